@@ -3,4 +3,6 @@
 
 pub mod limits;
 pub mod model;
+pub mod parse;
+pub mod render;
 pub mod store;
