@@ -1,6 +1,7 @@
 //! promagg core: everything the gateway knows about Prometheus data and about storing it
 //! exactly in Spin's key-value store, with no Spin dependency, so it is unit-tested natively.
 
+pub mod aggregate;
 pub mod limits;
 pub mod model;
 pub mod parse;
