@@ -5,5 +5,6 @@ pub mod aggregate;
 pub mod limits;
 pub mod model;
 pub mod parse;
+pub mod proto;
 pub mod render;
 pub mod store;
