@@ -499,3 +499,6 @@ fn convert_summary(s: client::Summary) -> Result<SummaryValue, MetricProblem> {
         count: s.sample_count.unwrap_or(0) as f64,
     })
 }
+
+#[cfg(test)]
+mod tests;
