@@ -97,6 +97,11 @@ impl MemoryStore {
         self.fail_at_call.store(now + n, Ordering::SeqCst);
     }
 
+    /// Cancels a pending [`MemoryStore::fail_nth_call`].
+    pub fn clear_failure(&self) {
+        self.fail_at_call.store(0, Ordering::SeqCst);
+    }
+
     /// Makes every call fail as if the store were unreachable (or reachable again).
     pub fn set_unreachable(&self, unreachable: bool) {
         self.unreachable.store(unreachable, Ordering::SeqCst);
@@ -297,10 +302,7 @@ impl Store for MemoryStore {
 
     fn cas(&self, key: &str) -> Result<MemoryCas, StoreError> {
         self.enter("cas.new", Some(self.capabilities().cas))?;
-        let read = self
-            .lock()
-            .get(key)
-            .map(|e| (e.value.clone(), e.version));
+        let read = self.lock().get(key).map(|e| (e.value.clone(), e.version));
         Ok(MemoryCas {
             key: key.to_string(),
             read,
@@ -392,7 +394,11 @@ mod tests {
         let stale = s.cas("k").unwrap();
         s.set("k", b"9").unwrap();
         assert!(matches!(s.swap(stale, b"3"), Err(SwapError::CasFailed(_))));
-        assert_eq!(s.get("k").unwrap(), Some(b"9".to_vec()), "aborted: no write");
+        assert_eq!(
+            s.get("k").unwrap(),
+            Some(b"9".to_vec()),
+            "aborted: no write"
+        );
         assert!(s.get_many(&["k".into()]).is_err());
     }
 
@@ -412,8 +418,14 @@ mod tests {
     #[test]
     fn no_atomics_refuses_batch_increment_and_cas() {
         let s = MemoryStore::new(Semantics::NoAtomics);
-        assert_eq!(s.increment("c", 1), Err(StoreError::Unsupported("increment")));
-        assert!(matches!(s.cas("c"), Err(StoreError::Unsupported("cas.new"))));
+        assert_eq!(
+            s.increment("c", 1),
+            Err(StoreError::Unsupported("increment"))
+        );
+        assert!(matches!(
+            s.cas("c"),
+            Err(StoreError::Unsupported("cas.new"))
+        ));
         assert!(s.get_many(&[]).is_err());
         assert!(s.set_many(&[]).is_err());
         s.set("k", b"v").unwrap();
@@ -425,10 +437,18 @@ mod tests {
         let s = MemoryStore::new(Semantics::Sqlite);
         s.set("a", b"1").unwrap();
         s.set("a", b"1").unwrap();
-        assert_eq!(s.counters.commits.load(Ordering::SeqCst), 1, "unchanged set is no commit");
+        assert_eq!(
+            s.counters.commits.load(Ordering::SeqCst),
+            1,
+            "unchanged set is no commit"
+        );
         s.set_many(&[("b".into(), b"1".to_vec()), ("c".into(), b"1".to_vec())])
             .unwrap();
-        assert_eq!(s.counters.commits.load(Ordering::SeqCst), 2, "a batch is one commit");
+        assert_eq!(
+            s.counters.commits.load(Ordering::SeqCst),
+            2,
+            "a batch is one commit"
+        );
         s.fail_nth_call(2);
         assert!(s.get("a").is_ok());
         assert!(s.get("a").is_err());

@@ -1,0 +1,124 @@
+//! Folding pending deltas into the snapshot shards, crash-safe and exactly once.
+
+use std::collections::HashSet;
+
+use prost::Message;
+
+use crate::store::Store;
+
+use super::io::{delete_all, set_all};
+use super::keys::{self, META};
+use super::lease;
+use super::record::PbIdem;
+use super::state::State;
+use super::view::{load, shard_count};
+use super::{EngineConfig, EngineError};
+
+/// What a fold did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FoldReport {
+    /// Deltas applied.
+    pub applied: usize,
+    /// Idempotent deltas found already applied (deleted unapplied).
+    pub replays: usize,
+    /// Shards written.
+    pub shards_written: usize,
+    /// Series stored afterwards.
+    pub series: usize,
+    /// Series removed (deleted or expired).
+    pub removed: usize,
+    /// Series dropped as conflicting (in this fold).
+    pub conflicts: u64,
+}
+
+/// Folds every pending delta. The caller holds the lease (or, on hosts without atomics, is
+/// the only scheduler); writes start only if `clock()` is still before `deadline_ms`.
+///
+/// Returns the folded state too, so a pusher can send it without reading it again.
+pub fn fold<S: Store>(
+    store: &S,
+    cfg: &EngineConfig,
+    clock: &dyn Fn() -> i64,
+    deadline_ms: i64,
+    current_epoch: Option<i64>,
+) -> Result<(FoldReport, State), EngineError> {
+    let now_ms = clock();
+    let snap = load(store, cfg)?;
+    let ledger: HashSet<String> = snap.ledger().into_iter().map(str::to_string).collect();
+    let listed: HashSet<String> = snap.listed.iter().cloned().collect();
+    let mut meta = snap.meta.clone();
+    let mut state = snap.state;
+    let conflicts_before = state.conflicts;
+    let mut report = FoldReport::default();
+    let mut applied_now = Vec::new();
+    let mut to_delete = Vec::new();
+    for (id, delta) in &snap.deltas {
+        to_delete.push(id.clone());
+        if ledger.contains(id) {
+            report.replays += 1;
+            continue;
+        }
+        state.apply_delta(id, delta)?;
+        applied_now.push(id.clone());
+    }
+    state.expire(now_ms);
+    state.retire_empty_families();
+    report.applied = applied_now.len();
+    report.removed = state.removed.len();
+    report.series = state.series_count();
+    report.conflicts = state.conflicts - conflicts_before;
+
+    let n = shard_count(&meta, cfg);
+    let shard_records = state.dirty_shard_records(&applied_now, &listed);
+    report.shards_written = shard_records.len();
+    let entries: Vec<(String, Vec<u8>)> = shard_records
+        .iter()
+        .map(|(i, pb)| (keys::shard_key(*i), pb.encode_to_vec()))
+        .collect();
+
+    meta.shards = n as u32;
+    meta.families = state.family_records();
+    meta.fold_conflicts = state.conflicts;
+    meta.series_count = report.series as u64;
+    meta.last_fold_ms = now_ms;
+    meta.idempotency
+        .retain(|e| e.applied_ms + cfg.idempotency_window_ms > now_ms);
+    meta.idempotency.extend(
+        applied_now
+            .iter()
+            .filter(|id| id.starts_with(keys::IDEM_PREFIX))
+            .map(|id| PbIdem {
+                id: id.clone(),
+                applied_ms: now_ms,
+            }),
+    );
+    meta.stale.extend(state.removed_records());
+
+    if let Some(epoch) = current_epoch {
+        to_delete.extend(lease::stale_tickets(&snap.listed, epoch));
+    }
+    if clock() > deadline_ms {
+        return Err(EngineError::DeadlineExceeded);
+    }
+    // Order matters for crash safety: shards (holding their applied ids), then the ledger,
+    // then the deltas.
+    set_all(store, cfg.backend, &entries)?;
+    if entries.is_empty() && to_delete.is_empty() && snap_meta_unchanged(&snap.meta, &meta) {
+        return Ok((report, state));
+    }
+    store.set(META, &meta.encode_to_vec())?;
+    delete_all(store, cfg.backend, &to_delete)?;
+    state.removed.clear();
+    for shard in &mut state.shards {
+        shard.dirty = false;
+    }
+    Ok((report, state))
+}
+
+fn snap_meta_unchanged(before: &super::record::PbMeta, after: &super::record::PbMeta) -> bool {
+    let mut a = before.clone();
+    let mut b = after.clone();
+    a.last_fold_ms = 0;
+    b.last_fold_ms = 0;
+    a == b
+}

@@ -1,0 +1,381 @@
+//! Accepting writes: validate against stored state, then write one delta record.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use prost::Message;
+
+use crate::aggregate::{self, AggregateError, GaugeMode};
+use crate::limits::LimitError;
+use crate::model::{Labels, MetricFamily, MetricType, SampleValue};
+use crate::store::Store;
+
+use super::io::get_all;
+use super::keys::{self, META};
+use super::record::{
+    decode, family_from_pb, labels_to_pb, series_to_pb, type_code, PbDelta, PbFamily, PbMeta, PbOp,
+    PbSelector, PbShard,
+};
+use super::state::{shard_of, StoredSeries};
+use super::view::{load, shard_count};
+use super::{EngineConfig, EngineError};
+
+/// Pushgateway's per-group timestamp series.
+pub const PUSH_TIME: &str = "push_time_seconds";
+/// Pushgateway's per-group failure timestamp series.
+pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+
+/// One write request, parsed and validated by the caller's parser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRequest {
+    /// The pushed families.
+    pub families: Vec<MetricFamily>,
+    /// How gauges and untyped series combine.
+    pub gauge_mode: GaugeMode,
+    /// Pushgateway grouping labels (path API), set on every series.
+    pub group: Option<Labels>,
+    /// Expiry of the pushed series after their last update, ms.
+    pub ttl_ms: Option<i64>,
+    /// The request's `Idempotency-Key`.
+    pub idempotency_key: Option<String>,
+    /// Arrival time, ms since the epoch.
+    pub now_ms: i64,
+    /// A random number making the delta key unique.
+    pub nonce: u64,
+}
+
+/// What a write did, relative to the stored state it was checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PushReport {
+    /// Series that did not exist.
+    pub created: usize,
+    /// Series that existed.
+    pub updated: usize,
+    /// True when the `Idempotency-Key` was already applied: nothing was written.
+    pub replayed: bool,
+}
+
+/// Which series a delete removes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selector {
+    /// Every series.
+    All,
+    /// The series of `family` whose labels include all of `labels`.
+    Family(String, Labels),
+    /// The series pushed to a Pushgateway group (grouping labels, `instance=""` added when absent).
+    Group(Labels),
+}
+
+/// The canonical key of a grouping-label set, with `instance=""` added when absent.
+pub fn group_key(group: &Labels) -> (Labels, String) {
+    let mut labels = group.clone();
+    if labels.get("instance").is_none() {
+        labels.set("instance", "");
+    }
+    let mut key = String::new();
+    labels.write_canonical(&mut key);
+    (labels, key)
+}
+
+fn check_idempotency_key(k: &str) -> Result<(), EngineError> {
+    if k.is_empty() || k.len() > 128 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(EngineError::InvalidIdempotencyKey(
+            "must be 1 to 128 visible ASCII characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Turns the request into stored-series form, applying grouping labels and push-time series.
+fn incoming_series(req: &PushRequest) -> Result<Vec<(StoredSeries, MetricType)>, EngineError> {
+    let group = req.group.as_ref().map(group_key);
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for fam in &req.families {
+        if group.is_some() && (fam.name == PUSH_TIME || fam.name == PUSH_FAILURE_TIME) {
+            return Err(EngineError::BadRequest(format!(
+                "pushed metrics must not include {}: the gateway maintains it per group",
+                fam.name
+            )));
+        }
+        for s in &fam.series {
+            let mut labels = s.labels.clone();
+            if let Some((g, _)) = &group {
+                for (n, v) in g.pairs() {
+                    labels.set(n, v);
+                }
+            }
+            let key = labels.series_key(&fam.name);
+            aggregate::validate_increment(&s.value, &key)?;
+            if aggregate::type_of(&s.value) != fam.kind {
+                return Err(EngineError::BadRequest(format!(
+                    "{key}: value is not a {}",
+                    fam.kind
+                )));
+            }
+            if !seen.insert(key.clone()) {
+                return Err(EngineError::BadRequest(format!(
+                    "duplicate series {key} in one request (after applying grouping labels)"
+                )));
+            }
+            let gauge_mode = match fam.kind {
+                MetricType::Gauge | MetricType::Untyped => req.gauge_mode,
+                _ => GaugeMode::Sum,
+            };
+            out.push((
+                StoredSeries {
+                    family: fam.name.clone(),
+                    labels,
+                    value: s.value.clone(),
+                    created: s.created,
+                    gauge_mode,
+                    group: group.as_ref().map(|(_, k)| k.clone()),
+                    updated_ms: req.now_ms,
+                    ttl_ms: req.ttl_ms,
+                },
+                fam.kind,
+            ));
+        }
+    }
+    if let Some((labels, key)) = &group {
+        for (name, value) in [
+            (PUSH_TIME, req.now_ms as f64 / 1000.0),
+            (PUSH_FAILURE_TIME, 0.0),
+        ] {
+            out.push((
+                StoredSeries {
+                    family: name.to_string(),
+                    labels: labels.clone(),
+                    value: SampleValue::Gauge(value),
+                    created: None,
+                    gauge_mode: GaugeMode::Max,
+                    group: Some(key.clone()),
+                    updated_ms: req.now_ms,
+                    ttl_ms: req.ttl_ms,
+                },
+                MetricType::Gauge,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn family_records(req: &PushRequest) -> Vec<PbFamily> {
+    let mut fams: Vec<PbFamily> = req
+        .families
+        .iter()
+        .map(|f| PbFamily {
+            name: f.name.clone(),
+            kind: type_code(f.kind),
+            help: f.help.clone(),
+            unit: f.unit.clone(),
+        })
+        .collect();
+    if req.group.is_some() {
+        for (name, help) in [
+            (
+                PUSH_TIME,
+                "Last Unix time when changing this group in the Pushgateway succeeded.",
+            ),
+            (
+                PUSH_FAILURE_TIME,
+                "Last Unix time when changing this group in the Pushgateway failed.",
+            ),
+        ] {
+            fams.push(PbFamily {
+                name: name.to_string(),
+                kind: type_code(MetricType::Gauge),
+                help: Some(help.to_string()),
+                unit: None,
+            });
+        }
+    }
+    fams
+}
+
+fn check_backlog<S: Store>(store: &S, cfg: &EngineConfig) -> Result<(), EngineError> {
+    if cfg.max_pending_deltas >= 1_000_000 {
+        return Ok(());
+    }
+    let pending = store
+        .list_keys()?
+        .iter()
+        .filter(|k| keys::is_delta(k))
+        .count();
+    if pending >= cfg.max_pending_deltas {
+        return Err(EngineError::Backlog {
+            pending,
+            limit: cfg.max_pending_deltas,
+        });
+    }
+    Ok(())
+}
+
+/// Validates a write against the stored state and writes it as one delta record.
+///
+/// Cost: one read of `v1/meta` and the touched shards (one `get-many` on SQLite), and exactly
+/// one changing write. Nothing is written when any check fails.
+pub fn push<S: Store>(
+    store: &S,
+    cfg: &EngineConfig,
+    req: &PushRequest,
+) -> Result<PushReport, EngineError> {
+    if let Some(k) = &req.idempotency_key {
+        check_idempotency_key(k)?;
+    }
+    let incoming = incoming_series(req)?;
+
+    // Read meta and every shard a pushed series lives in.
+    let meta_bytes = store.get(META)?;
+    let meta: PbMeta = match &meta_bytes {
+        Some(b) => decode(META, b)?,
+        None => PbMeta::default(),
+    };
+    let delta_key = match &req.idempotency_key {
+        Some(k) => {
+            let key = keys::idem_key(k);
+            if meta.idempotency.iter().any(|e| e.id == key) {
+                return Ok(PushReport {
+                    replayed: true,
+                    ..PushReport::default()
+                });
+            }
+            key
+        }
+        None => keys::delta_key(req.now_ms, req.nonce),
+    };
+    let n = shard_count(&meta, cfg);
+    let registry: BTreeMap<String, MetricType> = meta
+        .families
+        .iter()
+        .map(|f| family_from_pb(f.clone()).map(|(name, fm)| (name, fm.kind)))
+        .collect::<Result<_, _>>()?;
+    let shard_ids: BTreeSet<usize> = incoming
+        .iter()
+        .filter(|(s, _)| registry.contains_key(&s.family))
+        .map(|(s, _)| shard_of(&s.key(), n))
+        .collect();
+    let shard_keys: Vec<String> = shard_ids.iter().map(|&i| keys::shard_key(i)).collect();
+    let values = get_all(store, cfg.backend, &shard_keys)?;
+    let mut shards: BTreeMap<usize, BTreeMap<String, StoredSeries>> = BTreeMap::new();
+    for ((i, key), value) in shard_ids.iter().zip(&shard_keys).zip(values) {
+        let mut series = BTreeMap::new();
+        if let Some(bytes) = value {
+            let pb: PbShard = decode(key, &bytes)?;
+            for s in pb.series {
+                let s = super::record::series_from_pb(s)?;
+                series.insert(s.key(), s);
+            }
+        }
+        shards.insert(*i, series);
+    }
+
+    // Check every series against what is stored.
+    let mut report = PushReport::default();
+    let mut new_families = BTreeSet::new();
+    for (s, kind) in &incoming {
+        match registry.get(&s.family) {
+            Some(stored) if stored != kind => {
+                return Err(AggregateError::TypeConflict {
+                    family: s.family.clone(),
+                    stored: *stored,
+                    pushed: *kind,
+                }
+                .into())
+            }
+            Some(_) => {}
+            None => {
+                new_families.insert(s.family.as_str());
+            }
+        }
+        let key = s.key();
+        let stored = shards
+            .get(&shard_of(&key, n))
+            .and_then(|shard| shard.get(&key));
+        match stored {
+            Some(st) => {
+                aggregate::check_merge(
+                    &st.value,
+                    st.gauge_mode,
+                    &s.value,
+                    s.gauge_mode,
+                    &s.family,
+                    &key,
+                )?;
+                report.updated += 1;
+            }
+            None => report.created += 1,
+        }
+    }
+    let limits = &cfg.limits;
+    let total = meta.series_count as usize + report.created;
+    if report.created > 0 && total > limits.max_total_series {
+        return Err(LimitError::TooManyTotalSeries {
+            got: total,
+            limit: limits.max_total_series,
+        }
+        .into());
+    }
+    let families = registry.len() + new_families.len();
+    if !new_families.is_empty() && families > limits.max_families {
+        return Err(LimitError::TooManyFamilies {
+            got: families,
+            limit: limits.max_families,
+        }
+        .into());
+    }
+    check_backlog(store, cfg)?;
+
+    let delta = PbDelta {
+        ts_ms: req.now_ms,
+        ops: vec![PbOp {
+            families: family_records(req),
+            series: incoming.iter().map(|(s, _)| series_to_pb(s)).collect(),
+            delete: None,
+        }],
+    };
+    store.set(&delta_key, &delta.encode_to_vec())?;
+    Ok(report)
+}
+
+/// Removes the series a selector matches (as one delta record) and says how many there were.
+///
+/// A selector that matches nothing writes nothing.
+pub fn delete<S: Store>(
+    store: &S,
+    cfg: &EngineConfig,
+    selector: &Selector,
+    now_ms: i64,
+    nonce: u64,
+) -> Result<usize, EngineError> {
+    let sel = match selector {
+        Selector::All => PbSelector::default(),
+        Selector::Family(name, labels) => PbSelector {
+            family: name.clone(),
+            labels: labels_to_pb(labels),
+            group: None,
+        },
+        Selector::Group(group) => {
+            let (_, key) = group_key(group);
+            PbSelector {
+                family: String::new(),
+                labels: Vec::new(),
+                group: Some(key),
+            }
+        }
+    };
+    let count = load(store, cfg)?.into_merged()?.count_matching(&sel)?;
+    if count == 0 {
+        return Ok(0);
+    }
+    check_backlog(store, cfg)?;
+    let delta = PbDelta {
+        ts_ms: now_ms,
+        ops: vec![PbOp {
+            families: Vec::new(),
+            series: Vec::new(),
+            delete: Some(sel),
+        }],
+    };
+    store.set(&keys::delta_key(now_ms, nonce), &delta.encode_to_vec())?;
+    Ok(count)
+}

@@ -1,0 +1,650 @@
+//! Engine tests: semantics, crash safety, idempotency and exactness under concurrency on
+//! every quirk-faithful in-memory store.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::*;
+use crate::aggregate::GaugeMode;
+use crate::model::{Bucket, HistogramValue, Labels, MetricFamily, MetricType, SampleValue, Series};
+use crate::store::memory::{MemoryStore, Semantics};
+use crate::store::Store;
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    Labels::new(
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
+    )
+    .unwrap()
+}
+
+fn family(name: &str, kind: MetricType, series: Vec<(Labels, SampleValue)>) -> MetricFamily {
+    let mut f = MetricFamily::new(name, kind);
+    f.series = series
+        .into_iter()
+        .map(|(labels, value)| Series {
+            labels,
+            value,
+            timestamp_ms: None,
+            created: None,
+        })
+        .collect();
+    f
+}
+
+fn counter(name: &str, l: &[(&str, &str)], v: f64) -> MetricFamily {
+    family(
+        name,
+        MetricType::Counter,
+        vec![(labels(l), SampleValue::Counter(v))],
+    )
+}
+
+fn gauge(name: &str, v: f64) -> MetricFamily {
+    family(
+        name,
+        MetricType::Gauge,
+        vec![(Labels::empty(), SampleValue::Gauge(v))],
+    )
+}
+
+fn hist(name: &str, bounds: &[f64], counts: &[f64]) -> MetricFamily {
+    let h = HistogramValue {
+        buckets: bounds
+            .iter()
+            .zip(counts)
+            .map(|(&upper_bound, &cumulative_count)| Bucket {
+                upper_bound,
+                cumulative_count,
+            })
+            .collect(),
+        sum: 1.0,
+        count: *counts.last().unwrap(),
+    };
+    family(
+        name,
+        MetricType::Histogram,
+        vec![(Labels::empty(), SampleValue::Histogram(h))],
+    )
+}
+
+static NONCE: AtomicU64 = AtomicU64::new(1);
+
+fn req(families: Vec<MetricFamily>) -> PushRequest {
+    PushRequest {
+        families,
+        gauge_mode: GaugeMode::Sum,
+        group: None,
+        ttl_ms: None,
+        idempotency_key: None,
+        now_ms: 1_000,
+        nonce: NONCE.fetch_add(1, Ordering::SeqCst),
+    }
+}
+
+fn cfg(backend: Backend) -> EngineConfig {
+    EngineConfig {
+        shards: 8,
+        ..EngineConfig::for_backend(backend)
+    }
+}
+
+fn backend_of(sem: Semantics) -> Backend {
+    match sem {
+        Semantics::Sqlite | Semantics::Textbook => Backend::Sqlite,
+        Semantics::Redis => Backend::Redis,
+        Semantics::NoAtomics => Backend::Cloud,
+    }
+}
+
+const ALL: [Semantics; 4] = [
+    Semantics::Textbook,
+    Semantics::Sqlite,
+    Semantics::Redis,
+    Semantics::NoAtomics,
+];
+
+fn value_of(store: &MemoryStore, cfg: &EngineConfig, key: &str) -> Option<SampleValue> {
+    let state = load(store, cfg).unwrap().into_merged().unwrap();
+    state.get(key).map(|s| s.value.clone())
+}
+
+fn fold_now(store: &MemoryStore, cfg: &EngineConfig) -> FoldReport {
+    fold(store, cfg, &|| 5_000, i64::MAX, None).unwrap().0
+}
+
+#[test]
+fn pushes_aggregate_before_and_after_folds_on_every_backend() {
+    for sem in ALL {
+        let store = MemoryStore::new(sem);
+        let c = cfg(backend_of(sem));
+        let r = push(
+            &store,
+            &c,
+            &req(vec![counter("c_total", &[("a", "1")], 2.0)]),
+        )
+        .unwrap();
+        assert_eq!((r.created, r.updated), (1, 0));
+        push(
+            &store,
+            &c,
+            &req(vec![counter("c_total", &[("a", "1")], 3.0)]),
+        )
+        .unwrap();
+        assert_eq!(
+            value_of(&store, &c, "c_total{a=\"1\"}"),
+            Some(SampleValue::Counter(5.0))
+        );
+        let rep = fold_now(&store, &c);
+        assert_eq!(rep.applied, 2, "{sem:?}");
+        assert_eq!(
+            value_of(&store, &c, "c_total{a=\"1\"}"),
+            Some(SampleValue::Counter(5.0))
+        );
+        let r = push(
+            &store,
+            &c,
+            &req(vec![counter("c_total", &[("a", "1")], 1.0)]),
+        )
+        .unwrap();
+        assert_eq!((r.created, r.updated), (0, 1), "{sem:?}");
+        fold_now(&store, &c);
+        fold_now(&store, &c);
+        assert_eq!(
+            value_of(&store, &c, "c_total{a=\"1\"}"),
+            Some(SampleValue::Counter(6.0))
+        );
+        assert!(
+            store
+                .list_keys()
+                .unwrap()
+                .iter()
+                .all(|k| !keys::is_delta(k)),
+            "deltas deleted on {sem:?}"
+        );
+    }
+}
+
+#[test]
+fn a_write_is_one_commit_whatever_its_size() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let series: Vec<(Labels, SampleValue)> = (0..1000)
+        .map(|i| (labels(&[("i", &i.to_string())]), SampleValue::Counter(1.0)))
+        .collect();
+    let before = store.counters.commits.load(Ordering::SeqCst);
+    push(
+        &store,
+        &c,
+        &req(vec![family("big_total", MetricType::Counter, series)]),
+    )
+    .unwrap();
+    assert_eq!(store.counters.commits.load(Ordering::SeqCst) - before, 1);
+    let before = store.counters.commits.load(Ordering::SeqCst);
+    fold_now(&store, &c);
+    // shards (one set-many) + meta + delete-many
+    assert_eq!(store.counters.commits.load(Ordering::SeqCst) - before, 3);
+}
+
+#[test]
+fn conflicts_with_stored_state_are_refused_and_nothing_is_written() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    push(&store, &c, &req(vec![counter("x", &[], 1.0)])).unwrap();
+    push(
+        &store,
+        &c,
+        &req(vec![hist("h", &[1.0, f64::INFINITY], &[1.0, 2.0])]),
+    )
+    .unwrap();
+    let mut g = req(vec![gauge("g", 1.0)]);
+    g.gauge_mode = GaugeMode::Max;
+    push(&store, &c, &g).unwrap();
+    fold_now(&store, &c);
+    let keys_before = store.dump();
+    let e = push(&store, &c, &req(vec![gauge("x", 1.0)])).unwrap_err();
+    assert_eq!(e.status(), 409);
+    assert_eq!(
+        e.to_string(),
+        "x is stored as a counter, the push sends a gauge"
+    );
+    let e = push(
+        &store,
+        &c,
+        &req(vec![hist("h", &[2.0, f64::INFINITY], &[1.0, 2.0])]),
+    )
+    .unwrap_err();
+    assert_eq!(e.status(), 409);
+    assert!(e.to_string().contains("[1, +Inf]"), "{e}");
+    let e = push(&store, &c, &req(vec![gauge("g", 1.0)])).unwrap_err();
+    assert_eq!(e.status(), 409);
+    let e = push(&store, &c, &req(vec![counter("y", &[], -1.0)])).unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert_eq!(store.dump(), keys_before, "nothing written");
+}
+
+#[test]
+fn concurrent_conflicting_creations_keep_the_first_and_count_the_rest() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let mut a = req(vec![counter("z", &[], 1.0)]);
+    a.now_ms = 10;
+    let mut b = req(vec![gauge("z", 5.0)]);
+    b.now_ms = 20;
+    push(&store, &c, &a).unwrap();
+    push(&store, &c, &b).unwrap();
+    let (rep, state) = fold(&store, &c, &|| 5_000, i64::MAX, None).unwrap();
+    assert_eq!(rep.conflicts, 1);
+    assert_eq!(state.get("z").unwrap().value, SampleValue::Counter(1.0));
+}
+
+#[test]
+fn gauge_modes_and_last_follows_arrival_order() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    for (t, v) in [(30, 3.0), (10, 1.0), (20, 2.0)] {
+        let mut r = req(vec![gauge("last", v)]);
+        r.gauge_mode = GaugeMode::Last;
+        r.now_ms = t;
+        push(&store, &c, &r).unwrap();
+    }
+    assert_eq!(value_of(&store, &c, "last"), Some(SampleValue::Gauge(3.0)));
+    fold_now(&store, &c);
+    assert_eq!(value_of(&store, &c, "last"), Some(SampleValue::Gauge(3.0)));
+}
+
+#[test]
+fn deletes_by_family_labels_group_and_all() {
+    for sem in ALL {
+        let store = MemoryStore::new(sem);
+        let c = cfg(backend_of(sem));
+        push(
+            &store,
+            &c,
+            &req(vec![counter("a_total", &[("x", "1"), ("y", "1")], 1.0)]),
+        )
+        .unwrap();
+        push(
+            &store,
+            &c,
+            &req(vec![counter("a_total", &[("x", "2")], 1.0)]),
+        )
+        .unwrap();
+        push(&store, &c, &req(vec![counter("b_total", &[], 1.0)])).unwrap();
+        let mut g = req(vec![gauge("job_gauge", 7.0)]);
+        g.group = Some(labels(&[("job", "batch")]));
+        push(&store, &c, &g).unwrap();
+        let n = delete(
+            &store,
+            &c,
+            &Selector::Family("a_total".into(), labels(&[("x", "1")])),
+            2_000,
+            1,
+        )
+        .unwrap();
+        assert_eq!(n, 1, "{sem:?}");
+        assert_eq!(value_of(&store, &c, "a_total{x=\"1\",y=\"1\"}"), None);
+        assert!(value_of(&store, &c, "a_total{x=\"2\"}").is_some());
+        fold_now(&store, &c);
+        assert_eq!(
+            value_of(&store, &c, "job_gauge{instance=\"\",job=\"batch\"}"),
+            Some(SampleValue::Gauge(7.0))
+        );
+        assert_eq!(
+            value_of(&store, &c, "push_time_seconds{instance=\"\",job=\"batch\"}"),
+            Some(SampleValue::Gauge(1.0))
+        );
+        // group deletion removes its series and its push-time series
+        assert_eq!(
+            delete(
+                &store,
+                &c,
+                &Selector::Group(labels(&[("job", "batch")])),
+                3_000,
+                2
+            )
+            .unwrap(),
+            3
+        );
+        assert_eq!(
+            value_of(&store, &c, "job_gauge{instance=\"\",job=\"batch\"}"),
+            None
+        );
+        // a delete orders after earlier pushes and before later ones
+        let mut later = req(vec![counter("b_total", &[], 5.0)]);
+        later.now_ms = 4_000;
+        assert_eq!(
+            delete(
+                &store,
+                &c,
+                &Selector::Family("b_total".into(), Labels::empty()),
+                3_500,
+                3
+            )
+            .unwrap(),
+            1
+        );
+        push(&store, &c, &later).unwrap();
+        assert_eq!(
+            value_of(&store, &c, "b_total"),
+            Some(SampleValue::Counter(5.0))
+        );
+        assert_eq!(delete(&store, &c, &Selector::All, 5_000, 4).unwrap(), 2);
+        assert_eq!(
+            load(&store, &c)
+                .unwrap()
+                .into_merged()
+                .unwrap()
+                .series_count(),
+            0
+        );
+        let rep = fold_now(&store, &c);
+        assert_eq!(rep.series, 0, "{sem:?}");
+        assert!(rep.removed >= 2);
+        let meta = load(&store, &c).unwrap().meta;
+        assert!(meta.families.is_empty(), "families retired");
+        assert!(
+            !meta.stale.is_empty(),
+            "stale series recorded for remote_write"
+        );
+    }
+}
+
+#[test]
+fn idempotency_key_applies_once() {
+    for sem in ALL {
+        let store = MemoryStore::new(sem);
+        let c = cfg(backend_of(sem));
+        let mut r = req(vec![counter("i_total", &[], 1.0)]);
+        r.idempotency_key = Some("job-42/attempt".into());
+        push(&store, &c, &r).unwrap();
+        push(&store, &c, &r).unwrap(); // retry before the fold: same key
+        assert_eq!(
+            value_of(&store, &c, "i_total"),
+            Some(SampleValue::Counter(1.0))
+        );
+        let idem = keys::idem_key("job-42/attempt");
+        let original = store.dump()[&idem].clone();
+        fold_now(&store, &c);
+        let again = push(&store, &c, &r).unwrap(); // retry after the fold: ledger
+        assert!(again.replayed);
+        // a retry that raced the fold re-created the key: the next fold drops it unapplied
+        store.set(&idem, &original).unwrap();
+        let rep = fold_now(&store, &c);
+        assert_eq!(rep.replays, 1, "{sem:?}");
+        assert_eq!(
+            value_of(&store, &c, "i_total"),
+            Some(SampleValue::Counter(1.0))
+        );
+        assert!(matches!(
+            push(
+                &store,
+                &c,
+                &PushRequest {
+                    idempotency_key: Some("bad key".into()),
+                    ..r.clone()
+                }
+            ),
+            Err(EngineError::InvalidIdempotencyKey(_))
+        ));
+    }
+}
+
+#[test]
+fn a_fold_that_crashes_at_any_write_never_loses_or_doubles() {
+    for sem in ALL {
+        // Find how many calls a full fold makes, then crash at each of them in turn.
+        for crash_at in 1..=40u64 {
+            let store = MemoryStore::new(sem);
+            let c = cfg(backend_of(sem));
+            for i in 0..20 {
+                let l = [("i", i.to_string())];
+                let l: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
+                push(
+                    &store,
+                    &c,
+                    &req(vec![
+                        counter("k_total", &l, 1.0),
+                        counter("hot_total", &[], 1.0),
+                    ]),
+                )
+                .unwrap();
+            }
+            store.fail_nth_call(crash_at);
+            let crashed = fold(&store, &c, &|| 5_000, i64::MAX, None).is_err();
+            store.clear_failure();
+            let state = load(&store, &c).unwrap().into_merged().unwrap();
+            assert_eq!(
+                state.get("hot_total").unwrap().value,
+                SampleValue::Counter(20.0),
+                "{sem:?} crash at {crash_at}"
+            );
+            fold_now(&store, &c);
+            fold_now(&store, &c);
+            let state = load(&store, &c).unwrap().into_merged().unwrap();
+            assert_eq!(
+                state.get("hot_total").unwrap().value,
+                SampleValue::Counter(20.0),
+                "{sem:?} crash at {crash_at}"
+            );
+            assert_eq!(state.series_count(), 21);
+            if !crashed {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn histograms_add_bucketwise_through_the_store() {
+    let store = MemoryStore::new(Semantics::Redis);
+    let c = cfg(Backend::Redis);
+    push(
+        &store,
+        &c,
+        &req(vec![hist("h", &[1.0, f64::INFINITY], &[1.0, 2.0])]),
+    )
+    .unwrap();
+    fold_now(&store, &c);
+    push(
+        &store,
+        &c,
+        &req(vec![hist("h", &[1.0, f64::INFINITY], &[0.0, 3.0])]),
+    )
+    .unwrap();
+    let SampleValue::Histogram(h) = value_of(&store, &c, "h").unwrap() else {
+        panic!("not a histogram")
+    };
+    assert_eq!(h.buckets[0].cumulative_count, 1.0);
+    assert_eq!(h.buckets[1].cumulative_count, 5.0);
+    assert_eq!(h.count, 5.0);
+    assert_eq!(h.sum, 2.0);
+}
+
+#[test]
+fn limits_on_total_series_and_families() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let mut c = cfg(Backend::Sqlite);
+    c.limits.max_total_series = 2;
+    c.limits.max_families = 2;
+    push(
+        &store,
+        &c,
+        &req(vec![counter("a_total", &[("i", "1")], 1.0)]),
+    )
+    .unwrap();
+    push(
+        &store,
+        &c,
+        &req(vec![counter("a_total", &[("i", "2")], 1.0)]),
+    )
+    .unwrap();
+    fold_now(&store, &c);
+    let e = push(
+        &store,
+        &c,
+        &req(vec![counter("a_total", &[("i", "3")], 1.0)]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "store would hold 3 series, more than max_total_series=2"
+    );
+    push(
+        &store,
+        &c,
+        &req(vec![counter("a_total", &[("i", "1")], 1.0)]),
+    )
+    .unwrap();
+}
+
+#[test]
+fn cloud_backlog_refuses_writes_until_a_fold() {
+    let store = MemoryStore::new(Semantics::NoAtomics);
+    let mut c = cfg(Backend::Cloud);
+    c.max_pending_deltas = 3;
+    for _ in 0..3 {
+        push(&store, &c, &req(vec![counter("b_total", &[], 1.0)])).unwrap();
+    }
+    let e = push(&store, &c, &req(vec![counter("b_total", &[], 1.0)])).unwrap_err();
+    assert_eq!(e.status(), 503);
+    fold_now(&store, &c);
+    push(&store, &c, &req(vec![counter("b_total", &[], 1.0)])).unwrap();
+    assert_eq!(
+        value_of(&store, &c, "b_total"),
+        Some(SampleValue::Counter(4.0))
+    );
+}
+
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Many threads push to one hot series and create new series while folders fold: the stored
+/// values equal the acknowledged pushes exactly.
+fn exact_under_concurrency(sem: Semantics, folders: usize) {
+    let store = Arc::new(MemoryStore::new(sem));
+    store.set_delay(std::time::Duration::from_micros(20));
+    let c = Arc::new(EngineConfig {
+        lease_ms: 1000,
+        ..cfg(backend_of(sem))
+    });
+    let done = Arc::new(AtomicBool::new(false));
+    let acked_hot = Arc::new(AtomicU64::new(0));
+    let acked_new = Arc::new(AtomicU64::new(0));
+    let folds = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::new();
+    for f in 0..folders {
+        let (store, c, done, folds) = (store.clone(), c.clone(), done.clone(), folds.clone());
+        handles.push(std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if c.backend.has_increment() {
+                    let now = wall_ms();
+                    if let Ok(Ok(l)) = lease::try_acquire(&*store, now, c.lease_ms) {
+                        if fold(&*store, &c, &wall_ms, l.deadline_ms, Some(l.epoch)).is_ok() {
+                            folds.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                } else if f == 0 && fold(&*store, &c, &wall_ms, i64::MAX, None).is_ok() {
+                    folds.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }));
+    }
+    let writers: Vec<_> = (0..6)
+        .map(|t| {
+            let (store, c, acked_hot, acked_new) = (
+                store.clone(),
+                c.clone(),
+                acked_hot.clone(),
+                acked_new.clone(),
+            );
+            std::thread::spawn(move || {
+                for i in 0..150 {
+                    let mut r = req(vec![counter("hot_total", &[], 1.0)]);
+                    r.now_ms = wall_ms();
+                    match push(&*store, &c, &r) {
+                        Ok(_) => {
+                            acked_hot.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(EngineError::Backlog { .. }) => {}
+                        Err(e) => panic!("push failed: {e}"),
+                    }
+                    let (ts, is) = (t.to_string(), (i % 50).to_string());
+                    let mut r = req(vec![counter("new_total", &[("t", &ts), ("i", &is)], 1.0)]);
+                    r.now_ms = wall_ms();
+                    match push(&*store, &c, &r) {
+                        Ok(_) => {
+                            acked_new.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(EngineError::Backlog { .. }) => {}
+                        Err(e) => panic!("push failed: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    done.store(true, Ordering::SeqCst);
+    for h in handles {
+        h.join().unwrap();
+    }
+    fold(&*store, &c, &wall_ms, i64::MAX, None).unwrap();
+    let state = load(&*store, &c).unwrap().into_merged().unwrap();
+    let hot = acked_hot.load(Ordering::SeqCst) as f64;
+    assert_eq!(
+        state.get("hot_total").unwrap().value,
+        SampleValue::Counter(hot),
+        "{sem:?}"
+    );
+    let new_sum: f64 = state
+        .series()
+        .filter(|s| s.family == "new_total")
+        .map(|s| match s.value {
+            SampleValue::Counter(v) => v,
+            _ => 0.0,
+        })
+        .sum();
+    assert_eq!(new_sum, acked_new.load(Ordering::SeqCst) as f64, "{sem:?}");
+    if c.backend != Backend::Cloud {
+        assert_eq!(hot, 900.0, "every push acknowledged on {sem:?}");
+    } else {
+        assert!(
+            hot > 0.0,
+            "some pushes acknowledged between backlog refusals"
+        );
+    }
+    assert!(
+        folds.load(Ordering::SeqCst) >= 1,
+        "folds ran concurrently on {sem:?}"
+    );
+}
+
+#[test]
+fn exact_under_concurrency_sqlite_two_folders() {
+    exact_under_concurrency(Semantics::Sqlite, 2);
+}
+
+#[test]
+fn exact_under_concurrency_redis_two_folders() {
+    exact_under_concurrency(Semantics::Redis, 2);
+}
+
+#[test]
+fn exact_under_concurrency_textbook() {
+    exact_under_concurrency(Semantics::Textbook, 2);
+}
+
+#[test]
+fn exact_under_concurrency_no_atomics_one_scheduler() {
+    exact_under_concurrency(Semantics::NoAtomics, 1);
+}
