@@ -6,6 +6,7 @@ pub mod engine;
 pub mod limits;
 pub mod model;
 pub mod parse;
+pub mod pushgateway;
 pub mod proto;
 pub mod render;
 pub mod store;
