@@ -33,8 +33,11 @@ pub struct PushRequest {
     pub gauge_mode: GaugeMode,
     /// Pushgateway grouping labels (path API), set on every series.
     pub group: Option<Labels>,
-    /// Expiry of the pushed series after their last update, ms.
+    /// Expiry of the pushed series after their last update, ms (0 = never).
     pub ttl_ms: Option<i64>,
+    /// TTLs by metric-name prefix, used when `ttl_ms` is unset (the longest prefix wins; an
+    /// empty prefix is the default).
+    pub ttl_by_prefix: Vec<(String, i64)>,
     /// The request's `Idempotency-Key`.
     pub idempotency_key: Option<String>,
     /// Arrival time, ms since the epoch.
@@ -88,6 +91,16 @@ fn check_idempotency_key(k: &str) -> Result<(), EngineError> {
 /// Turns the request into stored-series form, applying grouping labels and push-time series.
 fn incoming_series(req: &PushRequest) -> Result<Vec<(StoredSeries, MetricType)>, EngineError> {
     let group = req.group.as_ref().map(group_key);
+    let ttl_for = |name: &str| -> Option<i64> {
+        let ttl = req.ttl_ms.or_else(|| {
+            req.ttl_by_prefix
+                .iter()
+                .filter(|(p, _)| name.starts_with(p.as_str()))
+                .max_by_key(|(p, _)| p.len())
+                .map(|(_, t)| *t)
+        });
+        ttl.filter(|t| *t > 0)
+    };
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for fam in &req.families {
@@ -130,7 +143,7 @@ fn incoming_series(req: &PushRequest) -> Result<Vec<(StoredSeries, MetricType)>,
                     gauge_mode,
                     group: group.as_ref().map(|(_, k)| k.clone()),
                     updated_ms: req.now_ms,
-                    ttl_ms: req.ttl_ms,
+                    ttl_ms: ttl_for(&fam.name),
                 },
                 fam.kind,
             ));
@@ -150,7 +163,7 @@ fn incoming_series(req: &PushRequest) -> Result<Vec<(StoredSeries, MetricType)>,
                     gauge_mode: GaugeMode::Max,
                     group: Some(key.clone()),
                     updated_ms: req.now_ms,
-                    ttl_ms: req.ttl_ms,
+                    ttl_ms: ttl_for(name),
                 },
                 MetricType::Gauge,
             ));

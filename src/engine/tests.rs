@@ -78,6 +78,7 @@ fn req(families: Vec<MetricFamily>) -> PushRequest {
         gauge_mode: GaugeMode::Sum,
         group: None,
         ttl_ms: None,
+        ttl_by_prefix: Vec::new(),
         idempotency_key: None,
         now_ms: 1_000,
         nonce: NONCE.fetch_add(1, Ordering::SeqCst),

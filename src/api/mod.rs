@@ -1,0 +1,95 @@
+//! The gateway's HTTP API, independent of Spin: a request and a store in, a response out.
+//!
+//! The Spin component only adapts `wasi:http` and the key-value store to this module, so the
+//! whole API is unit-tested natively against the quirk-faithful in-memory stores.
+
+mod error;
+mod query;
+mod read;
+mod write;
+
+pub use error::ApiError;
+pub use query::{parse_duration_ms, QueryError};
+
+use http::{Method, Request, Response, StatusCode};
+
+use crate::engine::EngineConfig;
+use crate::store::Store;
+
+/// Gateway settings.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiConfig {
+    /// Engine settings (backend, shards, limits).
+    pub engine: EngineConfig,
+    /// TTL given to pushed series when the request sets none, ms.
+    pub default_ttl_ms: Option<i64>,
+    /// TTLs by metric-name prefix (client libraries cannot add query parameters), ms.
+    pub ttl_by_prefix: Vec<(String, i64)>,
+}
+
+/// Per-request facts the host supplies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ctx {
+    /// Arrival time, ms since the epoch.
+    pub now_ms: i64,
+    /// A random number (makes delta keys unique).
+    pub nonce: u64,
+}
+
+/// A response with a plain-text body.
+pub fn text_response(status: u16, body: impl Into<String>) -> Response<Vec<u8>> {
+    let mut resp = Response::new(body.into().into_bytes());
+    *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    resp
+}
+
+/// Serves one request of the gateway API.
+pub fn handle<S: Store>(
+    store: &S,
+    cfg: &ApiConfig,
+    ctx: &Ctx,
+    req: &Request<Vec<u8>>,
+) -> Response<Vec<u8>> {
+    route(store, cfg, ctx, req).unwrap_or_else(|e| e.into_response())
+}
+
+fn route<S: Store>(
+    store: &S,
+    cfg: &ApiConfig,
+    ctx: &Ctx,
+    req: &Request<Vec<u8>>,
+) -> Result<Response<Vec<u8>>, ApiError> {
+    let path = req.uri().path();
+    let method = req.method();
+    match path {
+        "/-/healthy" => return Ok(text_response(200, "OK\n")),
+        "/-/ready" => return read::ready(store),
+        "/metrics" | "/metrics/" => {
+            return match *method {
+                Method::GET | Method::HEAD => read::metrics(store, cfg, req),
+                Method::POST | Method::PUT => write::push_body(store, cfg, ctx, req, None),
+                _ => Err(ApiError::method_not_allowed("GET, HEAD, POST, PUT")),
+            }
+        }
+        _ => {}
+    }
+    let Some(rest) = path.strip_prefix("/metrics/") else {
+        return Err(ApiError::new(404, format!("no route for {path}")));
+    };
+    let is_group = rest.starts_with("job/") || rest.starts_with("job@base64/");
+    match (method.clone(), is_group) {
+        (Method::PUT | Method::POST, true) => write::push_group(store, cfg, ctx, req, rest),
+        (Method::DELETE, true) => write::delete_group(store, cfg, ctx, rest),
+        (Method::PATCH, _) => write::patch_counter(store, cfg, ctx, req, rest),
+        (Method::DELETE, false) => write::delete_series(store, cfg, ctx, req, rest),
+        (_, true) => Err(ApiError::method_not_allowed("PUT, POST, DELETE")),
+        (_, false) => Err(ApiError::method_not_allowed("PATCH, DELETE")),
+    }
+}
+
+#[cfg(test)]
+mod tests;
