@@ -8,5 +8,7 @@ pub mod model;
 pub mod parse;
 pub mod pushgateway;
 pub mod proto;
+pub mod pusher;
+pub mod remote_write;
 pub mod render;
 pub mod store;

@@ -1,0 +1,209 @@
+//! The run itself.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use prost::Message;
+
+use crate::engine::keys::META;
+use crate::engine::lease::{self, NoLease};
+use crate::engine::record::{decode, labels_from_pb, type_from_code, PbLabelCount, PbMeta};
+use crate::engine::{fold, EngineConfig, EngineError};
+use crate::remote_write::{
+    encode_v1, encode_v2, headers_v1, headers_v2, EncodeOptions, StaleSeries,
+};
+use crate::store::Store;
+
+use super::retry::{backoff_ms, classify, Outcome};
+use super::{HttpRequest, Protocol, PushConfig, RunReport, Transport};
+
+/// What started the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The cron trigger: fires at the start of an interval; never waits.
+    Cron,
+    /// `POST /-/push`: waits for the next interval's start window when too late in this one.
+    OnDemand,
+}
+
+fn auth_header(cfg: &PushConfig) -> Option<String> {
+    match (&cfg.user, &cfg.token) {
+        (Some(user), Some(token)) => Some(format!(
+            "Basic {}",
+            STANDARD.encode(format!("{user}:{token}"))
+        )),
+        (None, Some(token)) => Some(format!("Bearer {token}")),
+        _ => None,
+    }
+}
+
+fn stale_series(meta: &PbMeta) -> Result<Vec<StaleSeries>, EngineError> {
+    meta.stale
+        .iter()
+        .map(|s| {
+            Ok(StaleSeries {
+                family: s.family.clone(),
+                kind: type_from_code(s.kind)?,
+                labels: labels_from_pb(s.labels.clone())?,
+                bounds: s.bounds.clone(),
+                quantiles: s.quantiles.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Takes the lease, folds, pushes, and records the outcome in `v1/meta`.
+///
+/// Returns `Ok` with `error` set when the receiver refused or could not be reached (the
+/// next run sends the cumulative values again, so nothing is lost); `Err` only when the
+/// store failed.
+pub fn run<S: Store, T: Transport>(
+    store: &S,
+    cfg: &EngineConfig,
+    push: &PushConfig,
+    t: &mut T,
+    trigger: Trigger,
+) -> Result<RunReport, EngineError> {
+    let start = t.now_ms();
+    let mut report = RunReport::default();
+    let interval = push.interval_ms.max(1000);
+    let (deadline, epoch) = if cfg.backend.has_increment() {
+        let mut got = lease::try_acquire(store, t.now_ms(), interval)?;
+        if let (Err(NoLease::OutsideWindow { next_start_ms }), Trigger::OnDemand) = (got, trigger) {
+            t.sleep_ms((next_start_ms - t.now_ms()).max(0) as u64);
+            got = lease::try_acquire(store, t.now_ms(), interval)?;
+        }
+        match got {
+            Ok(l) => (l.deadline_ms, Some(l.epoch)),
+            Err(NoLease::Taken { .. }) => {
+                report.skipped = Some("another run holds this interval's lease".into());
+                return Ok(report);
+            }
+            Err(NoLease::OutsideWindow { .. }) => {
+                report.skipped = Some("too late in the interval to start a run".into());
+                return Ok(report);
+            }
+        }
+    } else {
+        // No atomics: the single scheduler is the lease (docs/deploy/cloud.md).
+        (t.now_ms() + interval * 3 / 4, None)
+    };
+
+    let (fold_report, state) = fold(store, cfg, &|| t.now_ms(), deadline, epoch)?;
+    report.fold = fold_report;
+    let Some(endpoint) = push.endpoint.clone() else {
+        report.skipped = Some("no remote_write endpoint configured (prom_endpoint)".into());
+        report.duration_ms = t.now_ms() - start;
+        return Ok(report);
+    };
+
+    let mut meta: PbMeta = match store.get(META)? {
+        Some(b) => decode(META, &b)?,
+        None => PbMeta::default(),
+    };
+    let stale = stale_series(&meta)?;
+    let opts = EncodeOptions {
+        timestamp_ms: t.now_ms(),
+        extra_labels: push.extra_labels.clone(),
+        max_samples_per_batch: push.max_samples_per_batch.max(1),
+    };
+    let families = state.families_view();
+    let (batches, base_headers) = match push.protocol {
+        Protocol::V1 => (encode_v1(&families, &stale, &opts), headers_v1()),
+        Protocol::V2 => (encode_v2(&families, &stale, &opts), headers_v2()),
+    };
+    let batches = batches.map_err(|e| EngineError::BadRequest(format!("remote_write: {e}")))?;
+    let mut headers: Vec<(String, String)> = base_headers
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    if let Some(a) = auth_header(push) {
+        headers.push(("Authorization".into(), a));
+    }
+
+    let mut failure: Option<(&'static str, String)> = None;
+    'batches: for batch in &batches {
+        let req = HttpRequest {
+            url: endpoint.clone(),
+            headers: headers.clone(),
+            body: batch.body.clone(),
+            timeout_ms: push.timeout_ms,
+        };
+        let mut attempt = 0u32;
+        loop {
+            if t.now_ms() >= deadline {
+                failure = Some((
+                    "deadline",
+                    "run deadline reached before the receiver accepted".into(),
+                ));
+                break 'batches;
+            }
+            let (outcome, what) = match t.send(&req) {
+                Ok(resp) => {
+                    report.last_status = Some(resp.status);
+                    let body = String::from_utf8_lossy(&resp.body);
+                    let body: String = body.chars().take(200).collect();
+                    (
+                        classify(resp.status, resp.header("retry-after")),
+                        format!("receiver answered {}: {}", resp.status, body.trim()),
+                    )
+                }
+                Err(e) => (Outcome::Retry(None), format!("receiver unreachable: {e}")),
+            };
+            match outcome {
+                Outcome::Done => {
+                    report.batches += 1;
+                    report.samples += batch.samples;
+                    report.series += batch.series;
+                    break;
+                }
+                Outcome::Fail => {
+                    failure = Some(("http_4xx", what));
+                    break 'batches;
+                }
+                Outcome::Retry(after) => {
+                    attempt += 1;
+                    let wait = backoff_ms(attempt, t.random()).max(after.unwrap_or(0));
+                    if t.now_ms() + wait as i64 >= deadline {
+                        let reason = match report.last_status {
+                            Some(429) => "http_429",
+                            Some(_) => "http_5xx",
+                            None => "transport",
+                        };
+                        failure = Some((reason, what));
+                        break 'batches;
+                    }
+                    report.retries += 1;
+                    t.sleep_ms(wait);
+                }
+            }
+        }
+    }
+
+    let now = t.now_ms();
+    report.duration_ms = now - start;
+    meta.rw_samples_total += report.samples as u64;
+    meta.rw_last_duration_s = report.duration_ms as f64 / 1000.0;
+    match &failure {
+        None => {
+            meta.stale.clear();
+            meta.rw_last_success_ms = now;
+        }
+        Some((reason, message)) => {
+            match meta.rw_failures.iter_mut().find(|f| f.reason == *reason) {
+                Some(f) => f.count += 1,
+                None => meta.rw_failures.push(PbLabelCount {
+                    reason: reason.to_string(),
+                    count: 1,
+                }),
+            }
+            meta.rw_last_error = message.clone();
+            meta.rw_last_error_ms = now;
+            report.error = Some(message.clone());
+        }
+    }
+    // Past the deadline the next run may already be folding: leave meta to it.
+    if t.now_ms() < deadline {
+        store.set(META, &meta.encode_to_vec())?;
+    }
+    Ok(report)
+}
