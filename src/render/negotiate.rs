@@ -381,6 +381,55 @@ mod tests {
         assert_eq!(neg(&parts.join(",")), TEXT);
     }
 
+    proptest::proptest! {
+        // Against a plain reading of the rule: the earliest of the highest-weighted clauses
+        // that name one of our formats wins, text otherwise. Weights are generated as Go
+        // parses them, to f32, and never NaN (whose ordering is Go's own quirk, tested above).
+        #[test]
+        fn picks_the_first_best_weighted_clause_we_write(
+            clauses in proptest::collection::vec(
+                (0usize..8, proptest::option::of(0u32..=1000)),
+                0..20,
+            )
+        ) {
+            const MEDIA: [(&str, Option<Format>); 8] = [
+                ("text/plain", Some(Format::Text)),
+                ("text/plain;version=0.0.4", Some(Format::Text)),
+                ("text/plain;version=1.0.0", None),
+                ("application/openmetrics-text", Some(Format::OpenMetrics)),
+                ("application/openmetrics-text;version=1.0.0", Some(Format::OpenMetrics)),
+                ("application/openmetrics-text;version=2.0.0", None),
+                ("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited", None),
+                ("*/*", None),
+            ];
+            let header: Vec<String> = clauses
+                .iter()
+                .map(|&(m, q)| match q {
+                    Some(q) => format!("{};q={}", MEDIA[m].0, f64::from(q) / 1000.0),
+                    None => MEDIA[m].0.to_string(),
+                })
+                .collect();
+            let mut best: Option<(f32, Format)> = None;
+            for &(m, q) in &clauses {
+                let q = q.map_or(1.0, |q| (f64::from(q) / 1000.0).to_string().parse::<f32>().unwrap());
+                if let Some(format) = MEDIA[m].1 {
+                    if best.is_none_or(|(b, _)| q > b) {
+                        best = Some((q, format));
+                    }
+                }
+            }
+            let want = best.map_or(Format::Text, |(_, f)| f);
+            proptest::prop_assert_eq!(neg(&header.join(",")), want);
+        }
+
+        #[test]
+        fn any_header_gets_an_answer(header in "\\PC{0,200}") {
+            let format = neg(&header);
+            proptest::prop_assert!(matches!(format, Format::Text | Format::OpenMetrics));
+            proptest::prop_assert_eq!(neg(&header), format);
+        }
+    }
+
     #[test]
     fn render_uses_the_chosen_encoder() {
         let fam = MetricFamily {
