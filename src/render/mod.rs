@@ -4,7 +4,7 @@
 //! deterministic whatever order the store returned, and both skip families without series,
 //! as client_golang's registry does (a `# TYPE` line with no sample helps nobody).
 
-mod float;
+pub(crate) mod float;
 pub mod negotiate;
 pub mod openmetrics;
 pub mod text;
