@@ -294,6 +294,44 @@ mod tests {
     }
 
     #[test]
+    fn golden_bytes_of_one_gauge() {
+        let mut f = crate::model::MetricFamily::new("g", MetricType::Gauge);
+        f.series.push(crate::model::Series {
+            labels: crate::model::Labels::empty(),
+            value: crate::model::SampleValue::Gauge(1.0),
+            timestamp_ms: None,
+            created: None,
+        });
+        let o = EncodeOptions {
+            timestamp_ms: 2,
+            extra_labels: vec![],
+            max_samples_per_batch: 10,
+        };
+        let batches = encode_v2(&[f], &[], &o).unwrap();
+        let raw = snap::raw::Decoder::new()
+            .decompress_vec(&batches[0].body)
+            .unwrap();
+        // Request { symbols: ["", "__name__", "g"], timeseries: [{ labels_refs: [1, 2],
+        //   samples: [{1.0, 2}], metadata: { type: GAUGE } }] }, encoded by hand.
+        let symbols = [
+            &[0x22, 0x00, 0x22, 0x08][..],
+            b"__name__",
+            &[0x22, 0x01],
+            b"g",
+        ]
+        .concat();
+        let sample = [&[0x09][..], &1.0f64.to_le_bytes(), &[0x10, 0x02]].concat();
+        let series = [
+            &[0x0a, 0x02, 0x01, 0x02, 0x12, sample.len() as u8][..],
+            &sample,
+            &[0x2a, 0x02, 0x08, 0x02],
+        ]
+        .concat();
+        let want = [&symbols[..], &[0x2a, series.len() as u8], &series].concat();
+        assert_eq!(raw, want);
+    }
+
+    #[test]
     fn symbols_intern_once_from_index_one() {
         let mut s = Symbols::new();
         assert_eq!(s.intern(""), 0);
