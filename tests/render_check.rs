@@ -10,6 +10,10 @@
 //!   prometheus_client`), via `scripts/parse_exposition.py`, and every family, sample name,
 //!   label and value they report must be what the model says.
 //!
+//! It also holds the property round trips through our own parsers (`parse(render(x)) == x`
+//! for text 0.0.4 and OpenMetrics), kept in this one file so the renderer's integration
+//! checks build as one test binary.
+//!
 //! A missing tool FAILS these tests with a message saying what to install: a check that
 //! silently does not run is no check. Where the tools cannot be installed, set
 //! `PROMAGG_SKIP_EXTERNAL=1` to skip the external checks explicitly.
@@ -661,5 +665,314 @@ fn python_openmetrics_parser_catches_a_broken_exposition() {
     ] {
         let result = std::panic::catch_unwind(|| python_parse("openmetrics", bad));
         assert!(result.is_err(), "the OpenMetrics parser accepted {bad:?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Round trips through our own parsers
+// ---------------------------------------------------------------------------------------
+
+/// `parse(render(x)) == x` for every family both formats can carry exactly, generated in
+/// the canonical form the renderers write: sorted, unique names and label sets, no NaN
+/// (NaN != NaN; it has its own test), HELP not starting with a blank (the formats skip the
+/// blanks after the name). Text carries no unit and no `_created`; OpenMetrics names
+/// counters `*_total` and keeps counter-like values non-negative.
+mod roundtrip {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use promagg::parse;
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Target {
+        Text,
+        OpenMetrics,
+    }
+
+    const UNITS: [&str; 3] = ["seconds", "bytes", "ratio"];
+
+    fn label_name() -> impl Strategy<Value = String> {
+        "[a-zA-Z_][a-zA-Z0-9_]{0,5}".prop_filter("reserved or structural", |n| {
+            !n.starts_with("__") && n != "le" && n != "quantile"
+        })
+    }
+
+    fn label_value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-z0-9\\\\\"\n ,={}#.]{0,10}",
+            "\\PC{0,6}",
+            Just(String::new()),
+        ]
+    }
+
+    fn help() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(prop_oneof![
+            Just(String::new()),
+            // A carriage return mid-text is fine; at the end of the line our parser takes
+            // it for a CRLF ending and refuses it (neither format can escape it).
+            "[a-zA-Z0-9.\\\\\"\n][a-zA-Z0-9 .\\\\\"\n\r#{}]{0,20}[a-z]",
+            "[\\PC&&[^ \t]]\\PC{0,10}",
+        ])
+    }
+
+    fn labels() -> impl Strategy<Value = Labels> {
+        proptest::collection::btree_map(label_name(), label_value(), 0..4)
+            .prop_map(|m| Labels::new(m.into_iter().collect()).unwrap())
+    }
+
+    fn finite() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            any::<f64>().prop_filter("finite", |v| v.is_finite()),
+            (-1_000_000i64..1_000_000).prop_map(|v| v as f64),
+            -1e6..1e6f64,
+        ]
+    }
+
+    fn non_negative() -> impl Strategy<Value = f64> {
+        finite().prop_map(f64::abs)
+    }
+
+    fn histogram_value(target: Target) -> impl Strategy<Value = SampleValue> {
+        let bound = if target == Target::Text {
+            finite().boxed()
+        } else {
+            non_negative().boxed()
+        };
+        (
+            proptest::collection::btree_set(bound.prop_map(|b| OrdF64(b + 0.0)), 0..5),
+            proptest::collection::vec(0u32..1000, 6),
+            non_negative(),
+        )
+            .prop_map(|(bounds, increments, sum)| {
+                let mut cumulative = 0.0;
+                let mut buckets: Vec<Bucket> = bounds
+                    .into_iter()
+                    .map(|b| b.0)
+                    .chain([f64::INFINITY])
+                    .zip(increments)
+                    .map(|(upper_bound, inc)| {
+                        cumulative += f64::from(inc);
+                        Bucket {
+                            upper_bound,
+                            cumulative_count: cumulative,
+                        }
+                    })
+                    .collect();
+                buckets.dedup_by(|a, b| a.upper_bound == b.upper_bound);
+                SampleValue::Histogram(HistogramValue {
+                    buckets,
+                    sum,
+                    count: cumulative,
+                })
+            })
+    }
+
+    fn summary_value() -> impl Strategy<Value = SampleValue> {
+        (
+            proptest::collection::btree_map(
+                (0u32..=1000).prop_map(|q| OrdF64(f64::from(q) / 1000.0)),
+                non_negative(),
+                0..5,
+            ),
+            non_negative(),
+            0u32..100_000,
+        )
+            .prop_map(|(quantiles, sum, count)| {
+                SampleValue::Summary(SummaryValue {
+                    quantiles: quantiles
+                        .into_iter()
+                        .map(|(q, value)| Quantile {
+                            quantile: q.0,
+                            value,
+                        })
+                        .collect(),
+                    sum,
+                    count: f64::from(count),
+                })
+            })
+    }
+
+    /// A float ordered by its value, for sorted unique bounds (never NaN here).
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    struct OrdF64(f64);
+    impl Eq for OrdF64 {}
+    impl PartialOrd for OrdF64 {
+        fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+            Some(self.cmp(other))
+        }
+    }
+    impl Ord for OrdF64 {
+        fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+            self.0.total_cmp(&other.0)
+        }
+    }
+
+    fn value(kind: MetricType, target: Target) -> BoxedStrategy<SampleValue> {
+        let gauge_like = prop_oneof![
+            4 => finite(),
+            1 => Just(f64::INFINITY),
+            1 => Just(f64::NEG_INFINITY),
+        ];
+        match kind {
+            MetricType::Counter => non_negative().prop_map(SampleValue::Counter).boxed(),
+            MetricType::Gauge => gauge_like.prop_map(SampleValue::Gauge).boxed(),
+            MetricType::Untyped => gauge_like.prop_map(SampleValue::Untyped).boxed(),
+            MetricType::Histogram => histogram_value(target).boxed(),
+            MetricType::Summary => summary_value().boxed(),
+        }
+    }
+
+    fn series(kind: MetricType, target: Target) -> impl Strategy<Value = Series> {
+        let created = kind != MetricType::Gauge && kind != MetricType::Untyped;
+        let created = if target == Target::OpenMetrics && created {
+            proptest::option::of(finite()).boxed()
+        } else {
+            Just(None).boxed()
+        };
+        (
+            labels(),
+            value(kind, target),
+            proptest::option::of(-1_000_000_000_000i64..4_000_000_000_000),
+            created,
+        )
+            .prop_map(|(labels, value, timestamp_ms, created)| Series {
+                labels,
+                value,
+                timestamp_ms,
+                created,
+            })
+    }
+
+    fn kind() -> impl Strategy<Value = MetricType> {
+        prop_oneof![
+            Just(MetricType::Counter),
+            Just(MetricType::Gauge),
+            Just(MetricType::Histogram),
+            Just(MetricType::Summary),
+            Just(MetricType::Untyped),
+        ]
+    }
+
+    /// Family number `index`: names are `m{index}_{base}[_{unit}][_total]`, so no family
+    /// name is another's name plus a sample suffix.
+    fn family(index: usize, target: Target) -> impl Strategy<Value = MetricFamily> {
+        (
+            kind(),
+            "[a-z][a-z0-9]{0,6}",
+            proptest::option::of(0..UNITS.len()),
+            any::<bool>(),
+            help(),
+        )
+            .prop_flat_map(move |(kind, base, unit, legacy, help)| {
+                let unit = unit
+                    .filter(|_| target == Target::OpenMetrics)
+                    .map(|u| UNITS[u]);
+                let mut name = format!("m{index}_{base}");
+                if let Some(unit) = unit {
+                    name = format!("{name}_{unit}");
+                }
+                // Text may carry legacy counters; OpenMetrics writes those as `unknown`.
+                if kind == MetricType::Counter && !(legacy && target == Target::Text) {
+                    name.push_str("_total");
+                }
+                let series = proptest::collection::vec(series(kind, target), 1..5).prop_map(|s| {
+                    // Unique label sets, sorted.
+                    let by_labels: BTreeMap<Labels, Series> =
+                        s.into_iter().map(|s| (s.labels.clone(), s)).collect();
+                    by_labels.into_values().collect::<Vec<_>>()
+                });
+                (Just((name, kind, help, unit)), series)
+            })
+            .prop_map(|((name, kind, help, unit), series)| MetricFamily {
+                name,
+                kind,
+                help,
+                unit: unit.map(str::to_string),
+                series,
+            })
+    }
+
+    fn families(target: Target) -> impl Strategy<Value = Vec<MetricFamily>> {
+        (0usize..6).prop_flat_map(move |n| {
+            let all: Vec<_> = (0..n).map(|i| family(i, target)).collect();
+            all.prop_map(|mut families| {
+                families.sort_by(|a, b| a.name.cmp(&b.name));
+                families
+            })
+        })
+    }
+
+    /// What the parsers give back: they read an empty `# HELP x ` as no HELP at all.
+    fn as_parsed(families: &[MetricFamily]) -> Vec<MetricFamily> {
+        let mut out = families.to_vec();
+        for f in &mut out {
+            f.help = f.help.take().filter(|h| !h.is_empty());
+        }
+        out
+    }
+
+    fn reversed(families: &[MetricFamily]) -> Vec<MetricFamily> {
+        let mut out: Vec<MetricFamily> = families.iter().rev().cloned().collect();
+        for f in &mut out {
+            f.series.reverse();
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn text_round_trips(families in families(Target::Text)) {
+            let rendered = render_text(&families);
+            let parsed = parse::text::parse(&rendered)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{rendered}")))?;
+            prop_assert_eq!(&parsed, &as_parsed(&families), "{}", rendered);
+            prop_assert_eq!(render_text(&reversed(&families)), rendered);
+        }
+
+        #[test]
+        fn openmetrics_round_trips(families in families(Target::OpenMetrics)) {
+            let rendered = render_openmetrics(&families);
+            let parsed = parse::openmetrics::parse(&rendered)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{rendered}")))?;
+            prop_assert_eq!(&parsed, &as_parsed(&families), "{}", rendered);
+            prop_assert_eq!(render_openmetrics(&reversed(&families)), rendered);
+        }
+    }
+
+    #[test]
+    fn nan_round_trips_in_both_formats() {
+        let families = vec![family_with_nan()];
+        let text = render_text(&families);
+        let om = render_openmetrics(&families);
+        for (format, parsed) in [
+            ("text", parse::text::parse(&text).unwrap()),
+            ("openmetrics", parse::openmetrics::parse(&om).unwrap()),
+        ] {
+            assert_eq!(parsed.len(), 1, "{format}");
+            assert_eq!(parsed[0].series.len(), 1, "{format}");
+            match parsed[0].series[0].value {
+                SampleValue::Gauge(v) => assert!(v.is_nan(), "{format}: {v}"),
+                ref other => panic!("{format}: {other:?}"),
+            }
+        }
+    }
+
+    fn family_with_nan() -> MetricFamily {
+        MetricFamily {
+            name: "nan_gauge".into(),
+            kind: MetricType::Gauge,
+            help: None,
+            unit: None,
+            series: vec![Series {
+                labels: Labels::empty(),
+                value: SampleValue::Gauge(f64::NAN),
+                timestamp_ms: None,
+                created: None,
+            }],
+        }
     }
 }
