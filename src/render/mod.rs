@@ -7,6 +7,7 @@
 pub(crate) mod float;
 pub mod negotiate;
 pub mod openmetrics;
+mod sample;
 pub mod text;
 
 use crate::model::{MetricFamily, Series};

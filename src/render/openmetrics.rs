@@ -13,10 +13,10 @@
 
 use std::collections::HashSet;
 
-use super::float::write_openmetrics_label_float;
+use super::sample::{self, SeriesWriter};
 use super::sorted;
-use crate::model::labels::{escape_label_value, format_value};
-use crate::model::{MetricFamily, MetricType, SampleValue, Series};
+use crate::model::labels::escape_label_value;
+use crate::model::{MetricFamily, MetricType, Series};
 
 /// Appends the families in OpenMetrics 1.0 text (sorted, empty families skipped, `# EOF` last) to `out`.
 pub fn render(families: &[MetricFamily], out: &mut String) {
@@ -109,106 +109,24 @@ fn unit_matches(name: &str, unit: &str) -> bool {
             .is_some_and(|rest| rest.ends_with('_'))
 }
 
-fn write_series(shape: &Shape<'_>, s: &Series, out: &mut String) {
-    let line = Line {
+fn write_series(shape: &Shape<'_>, series: &Series, out: &mut String) {
+    let writer = SeriesWriter {
         name: shape.family_name,
-        series: s,
+        series,
+        dialect: &sample::OPENMETRICS,
     };
-    match &s.value {
-        SampleValue::Counter(v) | SampleValue::Gauge(v) | SampleValue::Untyped(v) => {
-            line.write(shape.value_suffix, None, *v, out);
-        }
-        SampleValue::Histogram(h) => {
-            for b in &h.buckets {
-                line.write(
-                    "_bucket",
-                    Some(("le", b.upper_bound)),
-                    b.cumulative_count,
-                    out,
-                );
-            }
-            if h.buckets.last().map(|b| b.upper_bound) != Some(f64::INFINITY) {
-                line.write("_bucket", Some(("le", f64::INFINITY)), h.count, out);
-            }
-            line.write("_sum", None, h.sum, out);
-            line.write("_count", None, h.count, out);
-        }
-        SampleValue::Summary(sm) => {
-            for q in &sm.quantiles {
-                line.write("", Some(("quantile", q.quantile)), q.value, out);
-            }
-            line.write("_sum", None, sm.sum, out);
-            line.write("_count", None, sm.count, out);
-        }
-    }
-    if let Some(created) = s.created.filter(|_| shape.created) {
-        line.write("_created", None, created, out);
-    }
-}
-
-/// One series being written: every sample line shares its name, labels and timestamp.
-struct Line<'a> {
-    name: &'a str,
-    series: &'a Series,
-}
-
-impl Line<'_> {
-    /// Writes `name+suffix{labels,extra} value [timestamp]`, with `extra` (`le`/`quantile`) last.
-    ///
-    /// The timestamp goes on every line of the series, `_created` included: OpenMetrics
-    /// forbids mixing timestamped and untimestamped samples within one metric point.
-    fn write(&self, suffix: &str, extra: Option<(&str, f64)>, value: f64, out: &mut String) {
-        out.push_str(self.name);
-        out.push_str(suffix);
-        let pairs = self.series.labels.pairs();
-        if !pairs.is_empty() || extra.is_some() {
-            let mut sep = '{';
-            for (label, label_value) in pairs {
-                out.push(sep);
-                out.push_str(label);
-                out.push_str("=\"");
-                escape_label_value(label_value, out);
-                out.push('"');
-                sep = ',';
-            }
-            if let Some((label, bound)) = extra {
-                out.push(sep);
-                out.push_str(label);
-                out.push_str("=\"");
-                write_openmetrics_label_float(bound, out);
-                out.push('"');
-            }
-            out.push('}');
-        }
-        out.push(' ');
-        format_value(value, out);
-        if let Some(ms) = self.series.timestamp_ms {
-            out.push(' ');
-            write_seconds(ms, out);
-        }
-        out.push('\n');
-    }
-}
-
-/// Writes a millisecond timestamp as exact decimal seconds (`1700000000.123`, `-0.5`, `12`).
-fn write_seconds(ms: i64, out: &mut String) {
-    let abs = ms.unsigned_abs();
-    if ms < 0 {
-        out.push('-');
-    }
-    out.push_str(&(abs / 1000).to_string());
-    let frac = abs % 1000;
-    if frac != 0 {
-        let digits = format!("{frac:03}");
-        out.push('.');
-        out.push_str(digits.trim_end_matches('0'));
+    writer.write_values(shape.value_suffix, out);
+    // The timestamp goes on `_created` too: OpenMetrics forbids mixing timestamped and
+    // untimestamped samples within one metric point.
+    if let Some(created) = series.created.filter(|_| shape.created) {
+        writer.write_line("_created", None, created, out);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Bucket, HistogramValue, Labels, Quantile, SummaryValue};
+    use crate::model::{Bucket, HistogramValue, Labels, Quantile, SampleValue, SummaryValue};
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         Labels::new(
@@ -543,22 +461,6 @@ mod tests {
              c_total{a=\"4\"} 4 7\n\
              # EOF\n"
         );
-    }
-
-    #[test]
-    fn seconds_formatting_edges() {
-        let fmt = |ms: i64| {
-            let mut s = String::new();
-            write_seconds(ms, &mut s);
-            s
-        };
-        assert_eq!(fmt(0), "0");
-        assert_eq!(fmt(1), "0.001");
-        assert_eq!(fmt(-1), "-0.001");
-        assert_eq!(fmt(10), "0.01");
-        assert_eq!(fmt(1_010), "1.01");
-        assert_eq!(fmt(i64::MIN), "-9223372036854775.808");
-        assert_eq!(fmt(i64::MAX), "9223372036854775.807");
     }
 
     #[test]

@@ -4,12 +4,10 @@
 //! `_created` is not part of this format and is never written; timestamps are written
 //! (in milliseconds) only when the series has one.
 
-use std::fmt::Write as _;
-
-use super::float::write_text_label_float;
+use super::sample::{self, SeriesWriter};
 use super::sorted;
-use crate::model::labels::{escape_help, escape_label_value, format_value};
-use crate::model::{MetricFamily, SampleValue, Series};
+use crate::model::labels::escape_help;
+use crate::model::{MetricFamily, Series};
 
 /// Appends the families in text format 0.0.4 (sorted, empty families skipped) to `out`.
 pub fn render(families: &[MetricFamily], out: &mut String) {
@@ -37,76 +35,13 @@ fn write_family(family: &MetricFamily, series: &[&Series], out: &mut String) {
     }
 }
 
-fn write_series(name: &str, s: &Series, out: &mut String) {
-    let line = Line { name, series: s };
-    match &s.value {
-        SampleValue::Counter(v) | SampleValue::Gauge(v) | SampleValue::Untyped(v) => {
-            line.write("", None, *v, out);
-        }
-        SampleValue::Histogram(h) => {
-            for b in &h.buckets {
-                line.write(
-                    "_bucket",
-                    Some(("le", b.upper_bound)),
-                    b.cumulative_count,
-                    out,
-                );
-            }
-            // expfmt adds the +Inf bucket when it is missing; it always equals the count.
-            if h.buckets.last().map(|b| b.upper_bound) != Some(f64::INFINITY) {
-                line.write("_bucket", Some(("le", f64::INFINITY)), h.count, out);
-            }
-            line.write("_sum", None, h.sum, out);
-            line.write("_count", None, h.count, out);
-        }
-        SampleValue::Summary(sm) => {
-            for q in &sm.quantiles {
-                line.write("", Some(("quantile", q.quantile)), q.value, out);
-            }
-            line.write("_sum", None, sm.sum, out);
-            line.write("_count", None, sm.count, out);
-        }
-    }
-}
-
-/// One series being written: every sample line shares its name, labels and timestamp.
-struct Line<'a> {
-    name: &'a str,
-    series: &'a Series,
-}
-
-impl Line<'_> {
-    /// Writes `name+suffix{labels,extra} value [timestamp]`, with `extra` (`le`/`quantile`) last.
-    fn write(&self, suffix: &str, extra: Option<(&str, f64)>, value: f64, out: &mut String) {
-        out.push_str(self.name);
-        out.push_str(suffix);
-        let pairs = self.series.labels.pairs();
-        if !pairs.is_empty() || extra.is_some() {
-            let mut sep = '{';
-            for (label, label_value) in pairs {
-                out.push(sep);
-                out.push_str(label);
-                out.push_str("=\"");
-                escape_label_value(label_value, out);
-                out.push('"');
-                sep = ',';
-            }
-            if let Some((label, bound)) = extra {
-                out.push(sep);
-                out.push_str(label);
-                out.push_str("=\"");
-                write_text_label_float(bound, out);
-                out.push('"');
-            }
-            out.push('}');
-        }
-        out.push(' ');
-        format_value(value, out);
-        if let Some(ts) = self.series.timestamp_ms {
-            let _ = write!(out, " {ts}");
-        }
-        out.push('\n');
-    }
+fn write_series(name: &str, series: &Series, out: &mut String) {
+    let writer = SeriesWriter {
+        name,
+        series,
+        dialect: &sample::TEXT,
+    };
+    writer.write_values("", out);
 }
 
 #[cfg(test)]
