@@ -2,6 +2,7 @@
 //! exactly in Spin's key-value store, with no Spin dependency, so it is unit-tested natively.
 
 pub mod aggregate;
+pub mod api;
 pub mod engine;
 pub mod limits;
 pub mod model;

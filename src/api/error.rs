@@ -10,7 +10,7 @@ use super::query::QueryError;
 use super::text_response;
 
 /// A refused or failed request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,
@@ -20,6 +20,8 @@ pub struct ApiError {
     pub allow: Option<&'static str>,
     /// Value of the `Retry-After` header, seconds (503 only).
     pub retry_after_s: Option<u32>,
+    /// Value of the `WWW-Authenticate` header (401 only).
+    pub www_authenticate: Option<HeaderValue>,
 }
 
 impl ApiError {
@@ -30,6 +32,7 @@ impl ApiError {
             message: message.into(),
             allow: None,
             retry_after_s: None,
+            www_authenticate: None,
         }
     }
 
@@ -47,6 +50,9 @@ impl ApiError {
         if let Some(allow) = self.allow {
             resp.headers_mut()
                 .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+        }
+        if let Some(v) = self.www_authenticate {
+            resp.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
         }
         if let Some(s) = self.retry_after_s {
             resp.headers_mut()

@@ -3,11 +3,13 @@
 //! The Spin component only adapts `wasi:http` and the key-value store to this module, so the
 //! whole API is unit-tested natively against the quirk-faithful in-memory stores.
 
+mod auth;
 mod error;
 mod query;
 mod read;
 mod write;
 
+pub use auth::{AuthConfig, Scope};
 pub use error::ApiError;
 pub use query::{parse_duration_ms, QueryError};
 
@@ -25,6 +27,8 @@ pub struct ApiConfig {
     pub default_ttl_ms: Option<i64>,
     /// TTLs by metric-name prefix (client libraries cannot add query parameters), ms.
     pub ttl_by_prefix: Vec<(String, i64)>,
+    /// Tokens and scopes.
+    pub auth: AuthConfig,
 }
 
 /// Per-request facts the host supplies.
@@ -65,13 +69,20 @@ fn route<S: Store>(
 ) -> Result<Response<Vec<u8>>, ApiError> {
     let path = req.uri().path();
     let method = req.method();
+    let auth = |scope| cfg.auth.check(req, scope);
     match path {
         "/-/healthy" => return Ok(text_response(200, "OK\n")),
         "/-/ready" => return read::ready(store),
         "/metrics" | "/metrics/" => {
             return match *method {
-                Method::GET | Method::HEAD => read::metrics(store, cfg, req),
-                Method::POST | Method::PUT => write::push_body(store, cfg, ctx, req, None),
+                Method::GET | Method::HEAD => {
+                    auth(Scope::Read)?;
+                    read::metrics(store, cfg, req)
+                }
+                Method::POST | Method::PUT => {
+                    auth(Scope::Write)?;
+                    write::push_body(store, cfg, ctx, req, None)
+                }
                 _ => Err(ApiError::method_not_allowed("GET, HEAD, POST, PUT")),
             }
         }
@@ -81,11 +92,24 @@ fn route<S: Store>(
         return Err(ApiError::new(404, format!("no route for {path}")));
     };
     let is_group = rest.starts_with("job/") || rest.starts_with("job@base64/");
+    let is_all = rest.trim_end_matches('/') == "__all";
     match (method.clone(), is_group) {
-        (Method::PUT | Method::POST, true) => write::push_group(store, cfg, ctx, req, rest),
-        (Method::DELETE, true) => write::delete_group(store, cfg, ctx, rest),
-        (Method::PATCH, _) => write::patch_counter(store, cfg, ctx, req, rest),
-        (Method::DELETE, false) => write::delete_series(store, cfg, ctx, req, rest),
+        (Method::PUT | Method::POST, true) => {
+            auth(Scope::Write)?;
+            write::push_group(store, cfg, ctx, req, rest)
+        }
+        (Method::DELETE, true) => {
+            auth(Scope::Write)?;
+            write::delete_group(store, cfg, ctx, rest)
+        }
+        (Method::PATCH, _) => {
+            auth(Scope::Write)?;
+            write::patch_counter(store, cfg, ctx, req, rest)
+        }
+        (Method::DELETE, false) => {
+            auth(if is_all { Scope::Admin } else { Scope::Write })?;
+            write::delete_series(store, cfg, ctx, req, rest)
+        }
         (_, true) => Err(ApiError::method_not_allowed("PUT, POST, DELETE")),
         (_, false) => Err(ApiError::method_not_allowed("PATCH, DELETE")),
     }

@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use anyhow::{anyhow, Context, Result};
-use promagg::api::{parse_duration_ms, ApiConfig};
+use promagg::api::{parse_duration_ms, ApiConfig, AuthConfig};
 use promagg::engine::{Backend, EngineConfig};
 use promagg::limits::TimestampPolicy;
 use spin_sdk::variables::{self, Error};
@@ -91,9 +91,55 @@ pub fn api_config() -> Result<ApiConfig> {
             ttl_by_prefix.push((prefix.trim().to_string(), ttl));
         }
     }
+    let tokens = |name: &str| -> Result<String> { Ok(var(name)?.unwrap_or_default()) };
     Ok(ApiConfig {
         engine: engine_config()?,
         default_ttl_ms,
         ttl_by_prefix,
+        auth: AuthConfig::from_lists(
+            &tokens("auth_read_tokens")?,
+            &tokens("auth_write_tokens")?,
+            &tokens("auth_admin_tokens")?,
+        ),
+    })
+}
+
+/// Pusher settings: the remote_write endpoint, credentials, protocol, batching, interval.
+pub fn push_config() -> Result<promagg::pusher::PushConfig> {
+    use promagg::pusher::{PushConfig, Protocol};
+    let protocol = match var("remote_write_version")?.as_deref() {
+        None | Some("1") | Some("1.0") => Protocol::V1,
+        Some("2") | Some("2.0") => Protocol::V2,
+        Some(other) => {
+            return Err(anyhow!(
+                "variable remote_write_version={other:?} is invalid: expected 1 or 2"
+            ))
+        }
+    };
+    let mut extra_labels = Vec::new();
+    if let Some(spec) = var("remote_write_extra_labels")? {
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').ok_or_else(|| {
+                anyhow!("variable remote_write_extra_labels: {pair:?} is not name=value")
+            })?;
+            extra_labels.push((k.trim().to_string(), v.trim().to_string()));
+        }
+    }
+    let duration = |name: &str, default: i64| -> Result<i64> {
+        Ok(var(name)?
+            .map(|v| parse_duration_ms(&v).with_context(|| format!("variable {name}")))
+            .transpose()?
+            .unwrap_or(default))
+    };
+    Ok(PushConfig {
+        endpoint: var("prom_endpoint")?,
+        user: var("prom_user")?,
+        token: var("prom_token")?,
+        protocol,
+        max_samples_per_batch: parsed("remote_write_batch_samples")?
+            .unwrap_or(promagg::remote_write::DEFAULT_MAX_SAMPLES_PER_BATCH),
+        timeout_ms: duration("remote_write_timeout", 10_000)?.max(1) as u64,
+        extra_labels,
+        interval_ms: duration("push_interval", 10_000)?,
     })
 }

@@ -1,0 +1,63 @@
+//! promagg's pusher: on the cron trigger (and on `POST /-/push`, for hosts without cron),
+//! folds pending writes and sends every series to remote_write. The run itself lives in the
+//! core (`promagg::pusher`); this component supplies outbound HTTP, sleep and the clock.
+
+mod transport;
+
+use promagg::pusher::{self, RunReport, Trigger};
+use promagg_spin::{config, kv::SpinStore};
+use spin_sdk::http_component;
+
+wit_bindgen::generate!({
+    path: "../../wit/cron",
+    world: "spin-cron",
+});
+
+// The world's `use cron-types.{metadata, error}` puts `Metadata` and `Error` at the root.
+type CronError = Error;
+
+fn run_once(trigger: Trigger) -> anyhow::Result<RunReport> {
+    let engine = config::engine_config()?;
+    let push = config::push_config()?;
+    let store = SpinStore::open("default")?;
+    let mut transport = transport::SpinTransport::default();
+    Ok(pusher::run(&store, &engine, &push, &mut transport, trigger)?)
+}
+
+struct Cron;
+
+impl Guest for Cron {
+    fn handle_cron_event(metadata: Metadata) -> Result<(), CronError> {
+        match run_once(Trigger::Cron) {
+            Ok(report) => {
+                let summary = report.to_text().replace('\n', " ");
+                eprintln!("promagg pusher (cron {}): {}", metadata.timestamp, summary.trim());
+                Ok(())
+            }
+            Err(e) => Err(CronError::Other(format!("{e:#}"))),
+        }
+    }
+}
+
+export!(Cron);
+
+/// `POST /-/push`: one run now; answers with what was sent.
+#[http_component]
+fn push_now(req: http::Request<Vec<u8>>) -> anyhow::Result<http::Response<Vec<u8>>> {
+    if req.method() != http::Method::POST {
+        return Ok(http::Response::builder()
+            .status(405)
+            .header("allow", "POST")
+            .header("content-type", "text/plain; charset=utf-8")
+            .body(b"method not allowed; POST /-/push runs a push\n".to_vec())?);
+    }
+    let (status, body) = match run_once(Trigger::OnDemand) {
+        Ok(report) if report.error.is_some() => (502, report.to_text()),
+        Ok(report) => (200, report.to_text()),
+        Err(e) => (503, format!("error={e:#}\n")),
+    };
+    Ok(http::Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(body.into_bytes())?)
+}

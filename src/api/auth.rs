@@ -1,0 +1,222 @@
+//! Optional bearer-token auth with scopes, from Spin secret variables.
+//!
+//! - `read`: `GET /metrics`, the JSON API and the status page;
+//! - `write`: pushes, PATCH, and DELETE of a series or a group (client libraries' delete
+//!   functions send the same token as their pushes);
+//! - `admin`: `DELETE /metrics/__all` and `/-/push`; an admin token may do everything.
+//!
+//! No token configured at all: everything is open (logged once per process, shown on the
+//! status page). With tokens configured, a scope without tokens of its own is open for
+//! `read` (Prometheus scrapes without credentials) and needs an admin token otherwise.
+//! Basic auth is accepted too, the password being the token, so Prometheus' `basic_auth`
+//! and client libraries' auth handlers work.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use http::{HeaderValue, Request};
+
+use super::ApiError;
+
+/// What a request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Reading metrics and status.
+    Read,
+    /// Writing and deleting series or groups.
+    Write,
+    /// Wiping everything, running pushes.
+    Admin,
+}
+
+impl Scope {
+    fn name(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+}
+
+/// The configured tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuthConfig {
+    /// Tokens granting `read`.
+    pub read: Vec<String>,
+    /// Tokens granting `write`.
+    pub write: Vec<String>,
+    /// Tokens granting everything.
+    pub admin: Vec<String>,
+}
+
+impl AuthConfig {
+    /// Parses comma-separated token lists (empty entries ignored).
+    pub fn from_lists(read: &str, write: &str, admin: &str) -> Self {
+        let split = |s: &str| -> Vec<String> {
+            s.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        AuthConfig {
+            read: split(read),
+            write: split(write),
+            admin: split(admin),
+        }
+    }
+
+    /// True when no token is configured: everything is open.
+    pub fn is_open(&self) -> bool {
+        self.read.is_empty() && self.write.is_empty() && self.admin.is_empty()
+    }
+
+    /// A one-word description for the status page.
+    pub fn mode(&self) -> &'static str {
+        if self.is_open() {
+            "open (no tokens configured)"
+        } else {
+            "tokens"
+        }
+    }
+
+    /// Checks the request's credentials for `scope`.
+    pub fn check<B>(&self, req: &Request<B>, scope: Scope) -> Result<(), ApiError> {
+        if self.is_open() || (scope == Scope::Read && self.read.is_empty()) {
+            return Ok(());
+        }
+        let Some(presented) = credential(req) else {
+            return Err(unauthorized(format!(
+                "{} scope requires a token (Authorization: Bearer <token>, or Basic with the token as password)",
+                scope.name()
+            )));
+        };
+        let granted = |list: &[String]| list.iter().any(|t| constant_time_eq(t, &presented));
+        let ok = granted(&self.admin)
+            || match scope {
+                Scope::Read => granted(&self.read) || granted(&self.write),
+                Scope::Write => granted(&self.write),
+                Scope::Admin => false,
+            };
+        if ok {
+            return Ok(());
+        }
+        let known = granted(&self.read) || granted(&self.write);
+        if known {
+            Err(ApiError::new(
+                403,
+                format!("token lacks the {} scope", scope.name()),
+            ))
+        } else {
+            Err(unauthorized("invalid token".into()))
+        }
+    }
+}
+
+fn unauthorized(message: String) -> ApiError {
+    ApiError {
+        www_authenticate: Some(HeaderValue::from_static(
+            "Bearer realm=\"promagg\", Basic realm=\"promagg\"",
+        )),
+        ..ApiError::new(401, message)
+    }
+}
+
+/// The token in `Authorization` (Bearer, or Basic's password).
+fn credential<B>(req: &Request<B>) -> Option<String> {
+    let v = req
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, rest) = v.trim().split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.trim().to_string());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = STANDARD.decode(rest.trim()).ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        let (_, password) = text.split_once(':')?;
+        return Some(password.to_string());
+    }
+    None
+}
+
+/// Compares without an early exit on the first differing byte.
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut diff = (a.len() ^ b.len()) as u8 | u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(auth: Option<&str>) -> Request<()> {
+        let mut b = Request::builder().uri("/metrics");
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn open_when_unset() {
+        let a = AuthConfig::default();
+        assert!(a.is_open());
+        assert!(a.check(&req(None), Scope::Admin).is_ok());
+    }
+
+    #[test]
+    fn scopes() {
+        let a = AuthConfig::from_lists("", "w1, w2", "adm");
+        assert!(
+            a.check(&req(None), Scope::Read).is_ok(),
+            "read open without read tokens"
+        );
+        let e = a.check(&req(None), Scope::Write).unwrap_err();
+        assert_eq!(e.status, 401);
+        assert!(e.www_authenticate.is_some());
+        assert!(a.check(&req(Some("Bearer w2")), Scope::Write).is_ok());
+        let e = a.check(&req(Some("Bearer w1")), Scope::Admin).unwrap_err();
+        assert_eq!(e.status, 403);
+        assert!(a.check(&req(Some("Bearer adm")), Scope::Admin).is_ok());
+        assert!(a.check(&req(Some("Bearer adm")), Scope::Write).is_ok());
+        assert_eq!(
+            a.check(&req(Some("Bearer nope")), Scope::Write)
+                .unwrap_err()
+                .status,
+            401
+        );
+        // Basic: the password is the token
+        let basic = format!("Basic {}", STANDARD.encode("anyone:w1"));
+        assert!(a.check(&req(Some(&basic)), Scope::Write).is_ok());
+        let r = AuthConfig::from_lists("r", "w", "");
+        assert!(r.check(&req(None), Scope::Read).is_err());
+        assert!(
+            r.check(&req(Some("Bearer w")), Scope::Read).is_ok(),
+            "write implies read"
+        );
+        assert_eq!(
+            r.check(&req(Some("Bearer r")), Scope::Write)
+                .unwrap_err()
+                .status,
+            403
+        );
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(!constant_time_eq("abc", "ab"));
+        assert!(!constant_time_eq("", "a"));
+        assert!(constant_time_eq("", ""));
+    }
+}
