@@ -1,0 +1,9 @@
+//! Integration tests: the built `.wasm` components run in the Spin test host.
+//!
+//! One test binary, so wasmtime links once and compiled components are shared. Build the
+//! components first (the README's test command does): `cargo build --target wasm32-wasip2
+//! --profile component -p gateway -p pusher -p trivial`.
+
+mod support;
+
+mod exactness;
