@@ -138,6 +138,13 @@ async fn send(
         return Ok((resp, done()));
     }
 
+    // Spin's hyper-util client derives `Host` from the URI; the low-level client used here
+    // does not, so set it the same way.
+    if let Some(authority) = request.uri().authority() {
+        let host = http::HeaderValue::from_str(authority.as_str())
+            .map_err(|_| Error::HttpRequestUriInvalid)?;
+        request.headers_mut().insert(HOST, host);
+    }
     let (resp, io) = wasmtime_wasi_http::default_send_request(request, options).await?;
     Ok((resp.map(BodyExt::boxed_unsync), Box::new(io)))
 }
