@@ -20,10 +20,15 @@ const CAS_KEY: &str = "cas";
 /// A CAS loop gives up after this many failed swaps (Redis reports every swap as failed).
 const MAX_CAS_ATTEMPTS: u32 = 10_000;
 
-/// Dispatches on the path; every route answers `text/plain`.
+/// Dispatches on the path below the matched route (`spin-path-info`, the whole path under
+/// `/...`); every route answers `text/plain`.
 #[http_component]
 async fn handle(req: Request) -> Result<impl IntoResponse> {
-    let path = req.path().to_string();
+    let path = req
+        .header("spin-path-info")
+        .and_then(|v| v.as_str())
+        .unwrap_or(req.path())
+        .to_string();
     let outcome = match path.as_str() {
         "/atomic" => atomic_increment(),
         "/cas" => cas_increment(),

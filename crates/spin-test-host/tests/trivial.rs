@@ -62,6 +62,7 @@ async fn hammer(addr: std::net::SocketAddr, path: &'static str) -> Vec<String> {
                     .header("host", addr.to_string())
                     .body(http_body_util::Empty::<bytes::Bytes>::new())
                     .unwrap();
+                sender.ready().await.unwrap();
                 let resp = sender.send_request(req).await.unwrap();
                 let status = resp.status();
                 let body = resp.into_body().collect().await.unwrap().to_bytes();
