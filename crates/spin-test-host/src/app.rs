@@ -343,14 +343,19 @@ impl App {
         App::load(&self.manifest_path, self.options.clone()).await
     }
 
-    /// Handles one request through the router, as the server does. A request without a
-    /// `Host` header and without an authority gets `Host: localhost:3000` (what a client of
-    /// `spin up` sends); the client address is `127.0.0.1:0`.
+    /// Handles one request through the router, as the server does. Like an HTTP client, it
+    /// sends a `Host` header when the request has none: the URI's authority, or the server's
+    /// address (`localhost:3000` when not serving). The client address is `127.0.0.1:0`.
     pub async fn handle(&self, req: http::Request<Vec<u8>>) -> Result<http::Response<Vec<u8>>> {
         let (mut parts, body) = req.into_parts();
-        if parts.uri.authority().is_none() && !parts.headers.contains_key(http::header::HOST) {
-            let host = http::HeaderValue::from_str(&self.inner.self_authority())?;
-            parts.headers.insert(http::header::HOST, host);
+        if !parts.headers.contains_key(http::header::HOST) {
+            let authority = match parts.uri.authority() {
+                Some(a) => a.to_string(),
+                None => self.inner.self_authority(),
+            };
+            parts
+                .headers
+                .insert(http::header::HOST, http::HeaderValue::from_str(&authority)?);
         }
         let req = http::Request::from_parts(parts, http_trigger::full(Bytes::from(body)));
         let client: SocketAddr = "127.0.0.1:0".parse()?;
