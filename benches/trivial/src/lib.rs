@@ -3,13 +3,39 @@
 //! The default route makes exactly one changing key-value write per request (a counter
 //! read with `get` and written back incremented with `set`), the cost every durable update
 //! pays on Spin. The other routes exercise each Spin interface the real components import,
-//! so the test host is proven on all of them.
+//! so the test host is proven on all of them. A cron event (`fermyon:spin-cron@2.0.0`)
+//! increments the `cron` key.
 
 use anyhow::{anyhow, Context, Result};
 use spin_sdk::http::{IntoResponse, Method, Request, Response};
 use spin_sdk::http_component;
 use spin_sdk::key_value::Store;
 use spin_sdk::wit::wasi::keyvalue::{atomics, batch, store};
+
+wit_bindgen::generate!({
+    path: "../../crates/spin-test-host/wit/deps/spin-cron",
+    world: "spin-cron",
+});
+
+/// Key incremented by every cron event.
+const CRON_KEY: &str = "cron";
+
+struct Cron;
+
+impl Guest for Cron {
+    /// Counts cron events with `atomics::increment`; fails when the store does.
+    fn handle_cron_event(metadata: Metadata) -> Result<(), Error> {
+        let count = open_bucket()
+            .and_then(|b| {
+                atomics::increment(&b, CRON_KEY, 1).map_err(|e| anyhow!("increment: {e:?}"))
+            })
+            .map_err(|e| Error::Other(format!("{e:#}")))?;
+        eprintln!("trivial cron event {count} at {}", metadata.timestamp);
+        Ok(())
+    }
+}
+
+export!(Cron);
 
 /// Key of the legacy-interface counter written by the default route.
 const COUNTER_KEY: &str = "counter";

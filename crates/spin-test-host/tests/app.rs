@@ -212,18 +212,6 @@ source = "{wasm}"
         msg.contains("nope.wasm") && msg.contains("\"front\""),
         "{msg}"
     );
-
-    let cron_on_http_component = format!(
-        "{TWO_COMPONENTS}\n[[trigger.cron]]\ncomponent = \"front\"\ncron_expression = \"*/5 * * * * *\"\n"
-    );
-    let dir = app_dir(&cron_on_http_component);
-    let err = App::load(dir.path().join("spin.toml"), options())
-        .await
-        .unwrap_err();
-    assert!(
-        format!("{err:#}").contains("does not export handle-cron-event"),
-        "{err:#}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,4 +222,65 @@ async fn fire_cron_needs_a_cron_trigger() {
         .unwrap();
     let err = app.fire_cron("front").await.unwrap_err();
     assert!(err.to_string().contains("has no [[trigger.cron]]"), "{err}");
+}
+
+const WITH_CRON: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "cron"
+[variables]
+greeting = { default = "hi" }
+[[trigger.http]]
+route = "/..."
+component = "c"
+[[trigger.cron]]
+component = "c"
+cron_expression = "*/1 * * * * *"
+[component.c]
+source = "{wasm}"
+key_value_stores = ["default"]
+[component.c.variables]
+greeting = "{{ greeting }}"
+"#;
+
+fn cron_count(dir: &Path) -> Option<i64> {
+    let db = rusqlite::Connection::open(dir.join(".spin/sqlite_key_value.db")).ok()?;
+    let v: Vec<u8> = db
+        .query_row(
+            "SELECT value FROM spin_key_value WHERE store='default' AND key='cron'",
+            [],
+            |r| r.get(0),
+        )
+        .ok()?;
+    Some(i64::from_le_bytes(v.try_into().ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cron_events_on_demand_and_on_schedule() {
+    let dir = app_dir(WITH_CRON);
+    let app = App::load(dir.path().join("spin.toml"), options())
+        .await
+        .unwrap();
+    app.fire_cron("c").await.unwrap();
+    app.fire_cron("c").await.unwrap();
+    assert_eq!(cron_count(dir.path()), Some(2));
+    // The HTTP side sees what the cron "process" wrote (same file, its own connection).
+    assert_eq!(get(&app, "/keys").await, (200, "cron".to_string()));
+
+    let server = app.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    drop(server);
+    let after = cron_count(dir.path()).unwrap();
+    assert!((3..=6).contains(&after), "every second for 2.5 s: {after}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        cron_count(dir.path()),
+        Some(after),
+        "stopping the server stops cron"
+    );
+
+    // A failing store makes the handler return its error.
+    app.faults().set_unreachable(true);
+    let err = app.fire_cron("c").await.unwrap_err();
+    assert!(format!("{err:#}").contains("unreachable"), "{err:#}");
 }
