@@ -619,7 +619,8 @@ fn bound(label: &'static str, value: &str) -> Result<f64, ParseErrorKind> {
     if label == "quantile" && !(0.0..=1.0).contains(&v) {
         return Err(invalid("must be between 0 and 1"));
     }
-    Ok(v)
+    // `le="-0"` and `le="0"` are one bound; store it one way.
+    Ok(v + 0.0)
 }
 
 /// The sample names a family of this name and type is exposed with in the text format.

@@ -158,11 +158,11 @@ impl<'a> Cursor<'a> {
         if self.pos > start && self.peek().is_none_or(ends) {
             return Ok(&self.line[start..self.pos]);
         }
-        if self.at_end() {
-            return Err(self.expected("metric name"));
-        }
         // Report the whole offending token, not just its first bad character.
-        validate_metric_name(self.until(start, ends))?;
+        let token = self.until(start, ends);
+        if !token.is_empty() {
+            validate_metric_name(token)?;
+        }
         Err(self.expected("metric name"))
     }
 
@@ -197,7 +197,10 @@ impl<'a> Cursor<'a> {
             }
             return Ok(name);
         }
-        validate_label_name(self.until(start, ends))?;
+        let token = self.until(start, ends);
+        if !token.is_empty() {
+            validate_label_name(token)?;
+        }
         Err(self.expected("label name"))
     }
 
@@ -378,7 +381,10 @@ mod tests {
         );
         assert_eq!(
             Cursor::new("{a=\"1\"}", Dialect::Text).metric_name(),
-            Err(ParseErrorKind::Name(NameError::Empty("metric")))
+            Err(ParseErrorKind::Expected {
+                expected: "metric name",
+                found: Found::Char('{')
+            })
         );
         assert_eq!(
             Cursor::new("", Dialect::Text).metric_name(),
@@ -423,7 +429,10 @@ mod tests {
         );
         assert_eq!(
             labels(r#"{="x"}"#, Dialect::Text),
-            Err(ParseErrorKind::Name(NameError::Empty("label")))
+            Err(ParseErrorKind::Expected {
+                expected: "label name",
+                found: Found::Char('=')
+            })
         );
         assert_eq!(
             labels(r#"{"a"="x"}"#, Dialect::Text),

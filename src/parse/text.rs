@@ -318,7 +318,7 @@ mod tests {
             ("foo{a=\"1\"}\n", 1, "expected sample value, found end of line"),
             ("a 1\n\n9foo 1\n", 3, "invalid metric name \"9foo\": must match [a-zA-Z_:][a-zA-Z0-9_:]* (UTF-8 names are not supported)"),
             ("foo-bar 1\n", 1, "invalid metric name \"foo-bar\": must match [a-zA-Z_:][a-zA-Z0-9_:]* (UTF-8 names are not supported)"),
-            ("{a=\"1\"} 1\n", 1, "empty metric name"),
+            ("{a=\"1\"} 1\n", 1, "expected metric name, found '{'"),
             ("foo{\"a\"=\"1\"} 1\n", 1, "quoted metric and label names are not supported (UTF-8 names are refused); names must match [a-zA-Z_:][a-zA-Z0-9_:]*"),
             ("foo{a.b=\"1\"} 1\n", 1, "invalid label name \"a.b\": must match [a-zA-Z_][a-zA-Z0-9_]* (UTF-8 names are not supported)"),
             ("foo{__x=\"1\"} 1\n", 1, "label name \"__x\" is reserved (names starting with \"__\" belong to Prometheus)"),
@@ -462,6 +462,19 @@ mod tests {
         for (input, line, msg) in cases {
             assert_eq!(err(&input), (line, msg.to_string()), "{input:?}");
         }
+    }
+
+    #[test]
+    fn negative_zero_bounds_are_zero() {
+        let f = ok("# TYPE h histogram\nh_bucket{le=\"-0\"} 0\nh_bucket{le=\"+Inf\"} 0\nh_sum 0\nh_count 0\n");
+        let SampleValue::Histogram(v) = &f[0].series[0].value else {
+            panic!()
+        };
+        assert!(v.buckets[0].upper_bound.is_sign_positive());
+        assert_eq!(
+            err("# TYPE h histogram\nh_bucket{le=\"-0\"} 0\nh_bucket{le=\"0\"} 0\n").0,
+            3
+        );
     }
 
     #[test]
