@@ -1,0 +1,194 @@
+//! What every scenario shares: settings, the two runtimes (server and load generator), the
+//! trivial baseline app, and the report being built.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, Result};
+use tokio::runtime::Runtime;
+
+use crate::fixtures::pushgateway::{self, Pushgateway};
+use crate::fixtures::served::Served;
+use crate::load::{self, MakeRequest, Plan, Run};
+use crate::report::Report;
+
+/// The pusher's lease epoch (`push_interval` in spin.toml); a run may start only in the
+/// first half of an epoch.
+pub const EPOCH_MS: u64 = 10_000;
+
+/// How long and how hard to run.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// `--quick`: a few seconds per scenario, exactness checked, speed not judged.
+    pub quick: bool,
+    /// Length of a measured load run.
+    pub measure: Duration,
+    /// Concurrent clients of the PATCH scenarios.
+    pub clients: usize,
+}
+
+impl Settings {
+    /// Length of a baseline run (half a measured run: it is measured once per scenario).
+    pub fn baseline(&self) -> Duration {
+        self.measure / 2
+    }
+}
+
+/// Figures one scenario leaves for another (the micro-benchmarks compare against them).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Carried {
+    /// Scenario 3: series per second pushed through the served gateway.
+    pub push_series_per_s: Option<f64>,
+    /// Scenario 4 at 10k series: median scrape latency of the served gateway.
+    pub scrape_10k: Option<Duration>,
+}
+
+/// The shared context of a benchmark run.
+pub struct Bench {
+    /// How long and how hard.
+    pub settings: Settings,
+    /// The repository root (where spin.toml is).
+    pub root: PathBuf,
+    /// Runs the test host (servers, wasm instances, cron schedules).
+    pub server: Runtime,
+    /// Runs the load generator and the remote_write receiver.
+    pub client: Runtime,
+    /// The table being built.
+    pub report: Report,
+    /// Figures for later comparisons.
+    pub served: Carried,
+    trivial: Option<Served>,
+    /// Apps of finished scenarios: stopped, but their state directories must outlive any
+    /// cron job still running (declared after the runtimes, so dropped after them).
+    retired: Vec<Served>,
+}
+
+/// `.wasm` files the scenarios need, and how to build them.
+pub const BUILD_COMPONENTS: &str =
+    "cargo build --target wasm32-wasip2 --profile component -p gateway -p pusher -p trivial";
+
+impl Bench {
+    /// A context rooted at the repository that holds this crate.
+    pub fn new(settings: Settings) -> Result<Bench> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let root = root.canonicalize().unwrap_or(root);
+        let runtime = |name: &str| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name(name)
+                .enable_all()
+                .build()
+        };
+        Ok(Bench {
+            settings,
+            root,
+            server: runtime("host")?,
+            client: runtime("load")?,
+            report: Report::default(),
+            served: Carried::default(),
+            trivial: None,
+            retired: Vec::new(),
+        })
+    }
+
+    /// Path of a built component, or an error saying how to build it.
+    pub fn component(&self, name: &str) -> Result<PathBuf> {
+        let p = self
+            .root
+            .join(format!("target/wasm32-wasip2/component/{name}.wasm"));
+        if !p.exists() {
+            return Err(anyhow!(
+                "{} is missing: build the components first with `{BUILD_COMPONENTS}`",
+                p.display()
+            ));
+        }
+        Ok(p)
+    }
+
+    /// The gateway app (spin.toml: gateway + pusher), loaded with a fresh SQLite store, not
+    /// yet served.
+    pub fn gateway(&self, variables: &[(&str, String)]) -> Result<Served> {
+        self.component("gateway")?;
+        self.component("pusher")?;
+        Served::load(&self.server, &self.root.join("spin.toml"), variables)
+    }
+
+    /// Stops a scenario's app; its state is removed only when the run ends.
+    pub fn retire(&mut self, mut app: Served) {
+        app.stop();
+        self.retired.push(app);
+    }
+
+    /// The served trivial baseline app (one changing write per request), started once.
+    pub fn trivial(&mut self) -> Result<SocketAddr> {
+        if self.trivial.is_none() {
+            self.component("trivial")?;
+            let manifest = self.root.join("benches/trivial/spin.toml");
+            let mut app = Served::load(&self.server, &manifest, &[])?;
+            app.serve(&self.server)?;
+            self.trivial = Some(app);
+        }
+        match &self.trivial {
+            Some(app) => app.addr(),
+            None => Err(anyhow!("the trivial app did not start")),
+        }
+    }
+
+    /// Runs a load plan from the load generator's runtime.
+    pub fn load(&self, addr: SocketAddr, plan: Plan, make: MakeRequest) -> Result<Run> {
+        self.client.block_on(load::run(addr, plan, make))
+    }
+
+    /// A fresh Pushgateway, or `None` (with a note) when it is missing and
+    /// `PROMAGG_SKIP_EXTERNAL=1` allows going on without it.
+    pub fn pushgateway(&mut self) -> Result<Option<Pushgateway>> {
+        if pushgateway::binary().is_none() && skip_external() {
+            self.report.note(format!(
+                "{}: its baselines were skipped (PROMAGG_SKIP_EXTERNAL=1).",
+                pushgateway::MISSING
+            ));
+            return Ok(None);
+        }
+        Pushgateway::start(&self.client)
+            .map(Some)
+            .map_err(|e| anyhow!("{e:#} (set PROMAGG_SKIP_EXTERNAL=1 to skip its baselines)"))
+    }
+}
+
+/// True when missing external tools may be skipped (the e2e tests' convention).
+pub fn skip_external() -> bool {
+    std::env::var("PROMAGG_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
+}
+
+/// Milliseconds since the epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// How long to wait so that a pusher run started now gets its lease without waiting inside
+/// the run: zero early in an epoch, else until just after the next epoch starts.
+pub fn wait_for_run_window(now_ms: u64) -> Duration {
+    let into = now_ms % EPOCH_MS;
+    if into <= EPOCH_MS * 2 / 5 {
+        Duration::ZERO
+    } else {
+        Duration::from_millis(EPOCH_MS - into + 200)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_window_waits_only_late_in_an_epoch() {
+        assert_eq!(wait_for_run_window(1_000_000), Duration::ZERO);
+        assert_eq!(wait_for_run_window(1_004_000), Duration::ZERO);
+        assert_eq!(wait_for_run_window(1_004_001), Duration::from_millis(6_199));
+        assert_eq!(wait_for_run_window(1_009_900), Duration::from_millis(300));
+    }
+}
