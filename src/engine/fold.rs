@@ -52,7 +52,7 @@ pub fn fold<S: Store>(
     let mut report = FoldReport::default();
     let mut applied_now = Vec::new();
     let mut to_delete = Vec::new();
-    for (id, delta) in &snap.deltas {
+    for (id, delta) in snap.deltas.iter().take(cfg.max_fold_deltas.max(1)) {
         to_delete.push(id.clone());
         if ledger.contains(id) {
             report.replays += 1;
@@ -106,11 +106,19 @@ pub fn fold<S: Store>(
     if entries.is_empty() && to_delete.is_empty() && snap_meta_unchanged(&snap.meta, &meta) {
         return Ok((report, state));
     }
+    // (Nothing was pending, so there is nothing beyond the batch either.)
     store.set(META, &meta.encode_to_vec())?;
     delete_all(store, cfg.backend, &to_delete)?;
     state.removed.clear();
     for shard in &mut state.shards {
         shard.dirty = false;
+    }
+    // Deltas beyond this fold's batch stay pending; the returned state includes them, as a
+    // reader's merged view would.
+    for (id, delta) in snap.deltas.iter().skip(cfg.max_fold_deltas.max(1)) {
+        if !ledger.contains(id) {
+            state.apply_delta(id, delta)?;
+        }
     }
     Ok((report, state))
 }

@@ -10,6 +10,8 @@ pub const SHARD_PREFIX: &str = "v1/s/";
 pub const META: &str = "v1/meta";
 /// Prefix of lease tickets.
 pub const LEASE_PREFIX: &str = "v1/lease/";
+/// Prefix of the rejected-request counters (`increment`ed on the rejection path only).
+pub const REJECTED_PREFIX: &str = "v1/stat/rejected/";
 
 /// The key of an ordinary delta: sorts by arrival time.
 pub fn delta_key(ts_ms: i64, nonce: u64) -> String {
@@ -46,6 +48,16 @@ pub fn lease_epoch(key: &str) -> Option<i64> {
     key.strip_prefix(LEASE_PREFIX)?.parse().ok()
 }
 
+/// The counter key of rejections for `reason`.
+pub fn rejected_key(reason: &str) -> String {
+    format!("{REJECTED_PREFIX}{reason}")
+}
+
+/// The reason of a rejection counter key.
+pub fn rejected_reason(key: &str) -> Option<&str> {
+    key.strip_prefix(REJECTED_PREFIX).filter(|r| !r.is_empty())
+}
+
 /// True for the keys of pending deltas.
 pub fn is_delta(key: &str) -> bool {
     key.starts_with(DELTA_PREFIX) || key.starts_with(IDEM_PREFIX)
@@ -68,5 +80,10 @@ mod tests {
         assert_eq!(shard_index("v1/d/1"), None);
         assert_eq!(lease_epoch(&lease_key(42)), Some(42));
         assert!(is_delta("v1/i/00") && is_delta("v1/d/1") && !is_delta(META));
+        assert_eq!(rejected_key("limit"), "v1/stat/rejected/limit");
+        assert_eq!(rejected_reason(&rejected_key("limit")), Some("limit"));
+        assert_eq!(rejected_reason(REJECTED_PREFIX), None);
+        assert_eq!(rejected_reason(META), None);
+        assert!(!is_delta(&rejected_key("x")) && shard_index(&rejected_key("x")).is_none());
     }
 }

@@ -80,6 +80,9 @@ pub struct EngineConfig {
     pub max_pending_deltas: usize,
     /// Lease epoch length, ms.
     pub lease_ms: i64,
+    /// Most deltas one fold applies (the oldest first), so a fold always finishes in its
+    /// lease even after a long backlog; the rest wait for the next fold.
+    pub max_fold_deltas: usize,
 }
 
 impl Default for EngineConfig {
@@ -99,6 +102,7 @@ impl EngineConfig {
             idempotency_window_ms: 10 * 60 * 1000,
             max_pending_deltas: if cloud { 1000 } else { 1_000_000 },
             lease_ms: 10_000,
+            max_fold_deltas: 20_000,
         }
     }
 }

@@ -649,3 +649,35 @@ fn exact_under_concurrency_textbook() {
 fn exact_under_concurrency_no_atomics_one_scheduler() {
     exact_under_concurrency(Semantics::NoAtomics, 1);
 }
+
+#[test]
+fn a_fold_takes_a_bounded_batch_and_readers_stay_exact() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = EngineConfig {
+        max_fold_deltas: 2,
+        ..cfg(Backend::Sqlite)
+    };
+    for t in 0..5 {
+        let mut r = req(vec![counter("b_total", &[], 1.0)]);
+        r.now_ms = 100 + t;
+        push(&store, &c, &r).unwrap();
+    }
+    let (rep, state) = fold(&store, &c, &|| 5_000, i64::MAX, None).unwrap();
+    assert_eq!(rep.applied, 2);
+    assert_eq!(
+        state.get("b_total").unwrap().value,
+        SampleValue::Counter(5.0),
+        "returned state includes the rest"
+    );
+    assert_eq!(
+        value_of(&store, &c, "b_total"),
+        Some(SampleValue::Counter(5.0))
+    );
+    assert_eq!(fold_now(&store, &c).applied, 2);
+    assert_eq!(fold_now(&store, &c).applied, 1);
+    assert_eq!(fold_now(&store, &c).applied, 0);
+    assert_eq!(
+        value_of(&store, &c, "b_total"),
+        Some(SampleValue::Counter(5.0))
+    );
+}

@@ -16,12 +16,16 @@ use crate::store::Store;
 use super::retry::{backoff_ms, classify, Outcome};
 use super::{HttpRequest, Protocol, PushConfig, RunReport, Transport};
 
+/// How often a fold that failed on a store error is tried again within a run.
+const FOLD_ATTEMPTS: u32 = 3;
+
 /// What started the run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// The cron trigger: fires at the start of an interval; never waits.
     Cron,
-    /// `POST /-/push`: waits for the next interval's start window when too late in this one.
+    /// `POST /-/push`: waits for the next interval's start window when too late in this one
+    /// or when this interval already had its run.
     OnDemand,
 }
 
@@ -68,7 +72,13 @@ pub fn run<S: Store, T: Transport>(
     let interval = push.interval_ms.max(1000);
     let (deadline, epoch) = if cfg.backend.has_increment() {
         let mut got = lease::try_acquire(store, t.now_ms(), interval)?;
-        if let (Err(NoLease::OutsideWindow { next_start_ms }), Trigger::OnDemand) = (got, trigger) {
+        // On demand, a run that is too late in this interval, or whose interval already had
+        // its run, waits for the next interval's start window (at most one interval).
+        if let (
+            Err(NoLease::OutsideWindow { next_start_ms } | NoLease::Taken { next_start_ms }),
+            Trigger::OnDemand,
+        ) = (got, trigger)
+        {
             t.sleep_ms((next_start_ms - t.now_ms()).max(0) as u64);
             got = lease::try_acquire(store, t.now_ms(), interval)?;
         }
@@ -88,7 +98,27 @@ pub fn run<S: Store, T: Transport>(
         (t.now_ms() + interval * 3 / 4, None)
     };
 
-    let (fold_report, state) = fold(store, cfg, &|| t.now_ms(), deadline, epoch)?;
+    // A fold is crash-safe at every write, so a store error (e.g. SQLite's "database is
+    // locked" between `spin up`'s HTTP and cron processes) is retried while time remains.
+    let mut attempt = 0;
+    let (fold_report, state) = loop {
+        match fold(store, cfg, &|| t.now_ms(), deadline, epoch) {
+            Ok(done) => break done,
+            Err(EngineError::DeadlineExceeded) => {
+                // Nothing was written; the next run folds (each fold takes a bounded batch).
+                report.skipped = Some("the fold did not finish before the lease deadline".into());
+                report.duration_ms = t.now_ms() - start;
+                return Ok(report);
+            }
+            Err(EngineError::Store(_)) if attempt < FOLD_ATTEMPTS && t.now_ms() < deadline => {
+                attempt += 1;
+                report.retries += 1;
+                let wait = backoff_ms(attempt, t.random()).min(1000);
+                t.sleep_ms(wait);
+            }
+            Err(e) => return Err(e),
+        }
+    };
     report.fold = fold_report;
     let Some(endpoint) = push.endpoint.clone() else {
         report.skipped = Some("no remote_write endpoint configured (prom_endpoint)".into());

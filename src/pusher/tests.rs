@@ -267,3 +267,26 @@ fn no_endpoint_only_folds() {
     assert_eq!(r.fold.applied, 1);
     assert!(t.sent.is_empty());
 }
+
+#[test]
+fn a_fold_that_fails_on_the_store_is_retried_within_the_run() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 1);
+    // Call 1 is the lease increment; call 2 (the fold's listing) fails once.
+    store.fail_nth_call(2);
+    let mut t = Fake::new(vec![]);
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(r.retries, 1);
+    assert_eq!((r.error, r.samples), (None, 1));
+}
+
+#[test]
+fn on_demand_waits_for_the_next_interval_when_this_one_had_its_run() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    let mut t = Fake::new(vec![]);
+    run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    t.now = T0 + 1_000;
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::OnDemand).unwrap();
+    assert_eq!(r.skipped, None);
+    assert_eq!(t.slept, vec![9_000]);
+}

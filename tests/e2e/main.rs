@@ -7,3 +7,5 @@
 mod support;
 
 mod exactness;
+mod pusher;
+mod receiver;

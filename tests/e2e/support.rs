@@ -124,3 +124,114 @@ pub async fn fire_cron(app: &App) {
 pub fn skip_external() -> bool {
     std::env::var("PROMAGG_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
 }
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// A minimal HTTP/1.0 GET over loopback: status and body.
+pub async fn http_get(url: &str) -> Option<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://")?;
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let mut s = tokio::net::TcpStream::connect(authority).await.ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: {authority}\r\n\r\n").as_bytes())
+        .await
+        .ok()?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.ok()?;
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_string()))
+}
+
+/// A real Prometheus server (Debian's `prometheus`) on a loopback port, killed on drop.
+pub struct Prometheus {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Starts it with extra flags; `None` (skip) only when PROMAGG_SKIP_EXTERNAL=1 and it is missing.
+    pub async fn start(flags: &[&str]) -> Option<Prometheus> {
+        Self::start_with_config(flags, "global:\n  scrape_interval: 1s\n").await
+    }
+
+    /// Starts it with a configuration file body.
+    pub async fn start_with_config(flags: &[&str], config: &str) -> Option<Prometheus> {
+        let bin = ["/usr/bin/prometheus", "/usr/local/bin/prometheus"]
+            .into_iter()
+            .find(|p| Path::new(p).exists());
+        let Some(bin) = bin else {
+            assert!(
+                skip_external(),
+                "prometheus is not installed: apt-get install prometheus (or set PROMAGG_SKIP_EXTERNAL=1)"
+            );
+            return None;
+        };
+        let dir = tempdir();
+        let cfg = dir.path().join("prometheus.yml");
+        std::fs::write(&cfg, config).expect("write config");
+        let port = free_port();
+        let child = std::process::Command::new(bin)
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(flags)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start prometheus");
+        let prom = Prometheus {
+            child,
+            port,
+            _dir: dir,
+        };
+        for _ in 0..100 {
+            if let Some((200, _)) = http_get(&format!("{}/-/ready", prom.url())).await {
+                return Some(prom);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("prometheus did not become ready on port {port}");
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The value of an instant query with one result, retried for a few seconds.
+    pub async fn query(&self, promql: &str) -> Option<f64> {
+        let q: String = form_urlencoded::byte_serialize(promql.as_bytes()).collect();
+        for _ in 0..50 {
+            if let Some((200, body)) =
+                http_get(&format!("{}/api/v1/query?query={q}", self.url())).await
+            {
+                let json: serde_json::Value = serde_json::from_str(&body).expect("query JSON");
+                if let Some(v) = json["data"]["result"][0]["value"][1].as_str() {
+                    return v.parse().ok();
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        None
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -106,7 +106,7 @@ pub fn api_config() -> Result<ApiConfig> {
 
 /// Pusher settings: the remote_write endpoint, credentials, protocol, batching, interval.
 pub fn push_config() -> Result<promagg::pusher::PushConfig> {
-    use promagg::pusher::{PushConfig, Protocol};
+    use promagg::pusher::{Protocol, PushConfig};
     let protocol = match var("remote_write_version")?.as_deref() {
         None | Some("1") | Some("1.0") => Protocol::V1,
         Some("2") | Some("2.0") => Protocol::V2,

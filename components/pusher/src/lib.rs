@@ -21,7 +21,13 @@ fn run_once(trigger: Trigger) -> anyhow::Result<RunReport> {
     let push = config::push_config()?;
     let store = SpinStore::open("default")?;
     let mut transport = transport::SpinTransport::default();
-    Ok(pusher::run(&store, &engine, &push, &mut transport, trigger)?)
+    Ok(pusher::run(
+        &store,
+        &engine,
+        &push,
+        &mut transport,
+        trigger,
+    )?)
 }
 
 struct Cron;
@@ -31,7 +37,11 @@ impl Guest for Cron {
         match run_once(Trigger::Cron) {
             Ok(report) => {
                 let summary = report.to_text().replace('\n', " ");
-                eprintln!("promagg pusher (cron {}): {}", metadata.timestamp, summary.trim());
+                eprintln!(
+                    "promagg pusher (cron {}): {}",
+                    metadata.timestamp,
+                    summary.trim()
+                );
                 Ok(())
             }
             Err(e) => Err(CronError::Other(format!("{e:#}"))),
