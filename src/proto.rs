@@ -43,7 +43,7 @@ pub mod packages {
 
 /// `io.prometheus.client`: `MetricFamily` and friends, as pushed by client libraries.
 pub use packages::io::prometheus::client;
-/// `prometheus`: remote write 1.0 (`WriteRequest`, `TimeSeries`, `MetricMetadata`, ...).
-pub use packages::prometheus;
 /// `io.prometheus.write.v2`: remote write 2.0 (`Request`, `TimeSeries`, `Metadata`, ...).
 pub use packages::io::prometheus::write::v2 as write_v2;
+/// `prometheus`: remote write 1.0 (`WriteRequest`, `TimeSeries`, `MetricMetadata`, ...).
+pub use packages::prometheus;

@@ -99,7 +99,10 @@ impl Labels {
 
     /// True when every pair of `selector` is present here with the same value.
     pub fn matches(&self, selector: &Labels) -> bool {
-        selector.0.iter().all(|(n, v)| self.get(n) == Some(v.as_str()))
+        selector
+            .0
+            .iter()
+            .all(|(n, v)| self.get(n) == Some(v.as_str()))
     }
 
     /// Appends the canonical `{a="1",b="2"}` form (nothing when empty) to `out`.
@@ -186,7 +189,10 @@ mod tests {
     fn sorts_and_refuses_duplicates() {
         let ls = l(&[("b", "2"), ("a", "1")]).unwrap();
         assert_eq!(ls.series_key("m"), "m{a=\"1\",b=\"2\"}");
-        assert_eq!(l(&[("a", "1"), ("a", "2")]), Err(LabelError::Duplicate("a".into())));
+        assert_eq!(
+            l(&[("a", "1"), ("a", "2")]),
+            Err(LabelError::Duplicate("a".into()))
+        );
         assert!(matches!(l(&[("__x", "1")]), Err(LabelError::Name(_))));
     }
 
@@ -217,7 +223,17 @@ mod tests {
     #[test]
     fn formats_values() {
         let mut s = String::new();
-        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5, 42.0, 1e-9, -0.0, 1e300, 0.1] {
+        for v in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1.5,
+            42.0,
+            1e-9,
+            -0.0,
+            1e300,
+            0.1,
+        ] {
             format_value(v, &mut s);
             s.push(' ');
         }

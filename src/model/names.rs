@@ -93,7 +93,10 @@ mod tests {
         assert_eq!(validate_metric_name(""), Err(NameError::Empty("metric")));
         for bad in ["9a", "a-b", "a.b", "ä", "a b", "a{"] {
             assert!(
-                matches!(validate_metric_name(bad), Err(NameError::InvalidChars { .. })),
+                matches!(
+                    validate_metric_name(bad),
+                    Err(NameError::InvalidChars { .. })
+                ),
                 "{bad}"
             );
         }
@@ -107,7 +110,10 @@ mod tests {
         assert_eq!(validate_label_name(""), Err(NameError::Empty("label")));
         for bad in ["9a", "a:b", "a-b", "é"] {
             assert!(
-                matches!(validate_label_name(bad), Err(NameError::InvalidChars { .. })),
+                matches!(
+                    validate_label_name(bad),
+                    Err(NameError::InvalidChars { .. })
+                ),
                 "{bad}"
             );
         }

@@ -10,7 +10,12 @@ use spin_sdk::http_component;
 fn handle(req: http::Request<Vec<u8>>) -> anyhow::Result<http::Response<Vec<u8>>> {
     let cfg = match config::api_config() {
         Ok(cfg) => cfg,
-        Err(e) => return Ok(reject(&req, text_response(500, format!("configuration: {e:#}\n")))),
+        Err(e) => {
+            return Ok(reject(
+                &req,
+                text_response(500, format!("configuration: {e:#}\n")),
+            ))
+        }
     };
     let store = match SpinStore::open("default") {
         Ok(s) => s,
