@@ -152,16 +152,16 @@ struct RawManifest {
 #[serde(deny_unknown_fields)]
 struct RawComponent {
     source: toml::Value,
-    #[serde(default)]
-    description: String,
+    #[serde(default, rename = "description")]
+    _description: String,
     #[serde(default)]
     variables: BTreeMap<String, String>,
     #[serde(default)]
     environment: BTreeMap<String, String>,
     #[serde(default)]
     files: Vec<toml::Value>,
-    #[serde(default)]
-    exclude_files: Vec<String>,
+    #[serde(default, rename = "exclude_files")]
+    _exclude_files: Vec<String>,
     #[serde(default)]
     allowed_http_hosts: Vec<String>,
     #[serde(default)]
@@ -172,10 +172,10 @@ struct RawComponent {
     sqlite_databases: Vec<String>,
     #[serde(default)]
     ai_models: Vec<String>,
-    #[serde(default)]
-    build: Option<toml::Table>,
-    #[serde(default)]
-    tool: BTreeMap<String, toml::Table>,
+    #[serde(default, rename = "build")]
+    _build: Option<toml::Table>,
+    #[serde(default, rename = "tool")]
+    _tool: BTreeMap<String, toml::Table>,
     #[serde(default)]
     dependencies_inherit_configuration: bool,
     #[serde(default)]
@@ -185,8 +185,8 @@ struct RawComponent {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttpTrigger {
-    #[serde(default)]
-    id: String,
+    #[serde(default, rename = "id")]
+    _id: String,
     component: Option<toml::Value>,
     route: toml::Value,
     #[serde(default)]
@@ -196,8 +196,8 @@ struct RawHttpTrigger {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawCronTrigger {
-    #[serde(default)]
-    id: String,
+    #[serde(default, rename = "id")]
+    _id: String,
     component: Option<toml::Value>,
     cron_expression: String,
 }
@@ -329,7 +329,6 @@ impl Manifest {
                         let t: RawCronTrigger = table
                             .try_into()
                             .map_err(|e| anyhow!("{what}: {}", e.message()))?;
-                        let _ = &t.id;
                         let component = component_reference(t.component.as_ref(), &what)?;
                         if !components.contains_key(&component) {
                             bail!("{what}: unknown component {component:?}");
@@ -367,7 +366,6 @@ impl Manifest {
         what: &str,
         components: &BTreeMap<String, Component>,
     ) -> Result<HttpTrigger> {
-        let _ = &t.id;
         let component = component_reference(t.component.as_ref(), what)?;
         if !components.contains_key(&component) {
             bail!("{what}: unknown component {component:?}");
@@ -399,7 +397,6 @@ impl Manifest {
         dir: &Path,
         app_variables: &BTreeMap<String, Variable>,
     ) -> Result<Component> {
-        let _ = (&raw.description, &raw.exclude_files, &raw.build, &raw.tool);
         let source = match &raw.source {
             toml::Value::String(path) => dir.join(path),
             other => bail!(

@@ -94,8 +94,8 @@ impl RuntimeConfig {
         });
         let mut key_value_stores = BTreeMap::new();
         for (label, table) in raw.key_value_store {
-            let store = Self::store(&label, &table, dir)
-                .with_context(|| format!("[key_value_store.{label}]"))?;
+            let store =
+                Self::store(&table, dir).with_context(|| format!("[key_value_store.{label}]"))?;
             key_value_stores.insert(label, store);
         }
         Ok(RuntimeConfig {
@@ -104,8 +104,7 @@ impl RuntimeConfig {
         })
     }
 
-    fn store(label: &str, table: &toml::Table, dir: &Path) -> Result<StoreConfig> {
-        let _ = label;
+    fn store(table: &toml::Table, dir: &Path) -> Result<StoreConfig> {
         let kind = table
             .get("type")
             .and_then(toml::Value::as_str)
