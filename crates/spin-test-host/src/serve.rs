@@ -71,7 +71,9 @@ pub async fn serve(app: Arc<AppInner>, addr: SocketAddr) -> Result<ServeHandle> 
             let (stream, client_addr) = match listener.accept().await {
                 Ok(conn) => conn,
                 Err(e) => {
+                    // E.g. out of file descriptors: back off instead of spinning.
                     eprintln!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                     continue;
                 }
             };
