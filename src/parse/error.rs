@@ -286,9 +286,76 @@ pub enum ParseErrorKind {
 }
 
 impl ParseErrorKind {
-    /// Attaches the line number.
-    pub(crate) fn at(self, line: usize) -> ParseError {
+    /// Attaches the line number, cutting over-long names and tokens so that an error message
+    /// never repeats megabytes of a hostile body.
+    pub(crate) fn at(mut self, line: usize) -> ParseError {
+        self.shorten_fields();
         ParseError { line, kind: self }
+    }
+
+    fn shorten_fields(&mut self) {
+        use ParseErrorKind as K;
+        let cut = |s: &mut String| *s = shorten(std::mem::take(s));
+        match self {
+            K::Name(NameError::InvalidChars { name, .. } | NameError::Reserved(name))
+            | K::DuplicateLabel(name)
+            | K::InvalidValue(name)
+            | K::InvalidTimestamp { token: name, .. }
+            | K::UnknownType { found: name, .. }
+            | K::GaugeHistogram(name)
+            | K::InvalidUnit(name)
+            | K::DuplicateMetadata { name, .. }
+            | K::MetadataAfterSamples { name, .. }
+            | K::NonContiguousFamily { name, .. }
+            | K::MissingLabel { label: name, .. }
+            | K::Json(name) => cut(name),
+            K::UnitNotSuffix { unit, name } => {
+                cut(unit);
+                cut(name);
+            }
+            K::SampleNameMismatch {
+                sample,
+                family,
+                expected,
+                ..
+            } => {
+                cut(sample);
+                cut(family);
+                cut(expected);
+            }
+            K::FamilyClash {
+                name,
+                other,
+                sample,
+                ..
+            } => {
+                cut(name);
+                cut(other);
+                cut(sample);
+            }
+            // Sample and series descriptions are built short already.
+            K::Name(NameError::Empty(_))
+            | K::Expected { .. }
+            | K::QuotedName
+            | K::InvalidEscape { .. }
+            | K::UnterminatedLabelValue
+            | K::CarriageReturn
+            | K::ByteOrderMark
+            | K::InvalidUtf8
+            | K::BlankLine
+            | K::Comment
+            | K::MissingEof
+            | K::DataAfterEof
+            | K::UnexpectedLabel { .. }
+            | K::InvalidBound { .. }
+            | K::NegativeCounter { .. }
+            | K::InvalidStateValue { .. }
+            | K::DuplicateSample { .. }
+            | K::MissingInfBucket { .. }
+            | K::MissingSample { .. }
+            | K::BucketsNotCumulative { .. }
+            | K::CountMismatch { .. } => {}
+        }
     }
 }
 
@@ -355,6 +422,24 @@ mod tests {
             "line 1: counter increments must be non-negative numbers: c is NaN"
         );
         assert_eq!(Found::EndOfLine.to_string(), "end of line");
+    }
+
+    #[test]
+    fn long_tokens_are_cut_in_messages() {
+        let long = "x".repeat(10_000);
+        let e = ParseErrorKind::InvalidValue(long.clone()).at(1);
+        assert!(e.to_string().len() < 300, "{e}");
+        let e = ParseErrorKind::Name(NameError::InvalidChars {
+            kind: "metric",
+            name: format!("{long}-"),
+            pattern: "p",
+        })
+        .at(2);
+        assert!(e.to_string().len() < 400, "{e}");
+        let e = crate::parse::text::parse(&format!("{long}-a 1\n")).unwrap_err();
+        assert!(e.to_string().len() < 400, "{e}");
+        let e = crate::parse::text::parse(&format!("a {long}\n")).unwrap_err();
+        assert!(e.to_string().contains("xxx..."), "{e}");
     }
 
     #[test]
