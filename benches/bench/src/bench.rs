@@ -13,6 +13,12 @@ use crate::fixtures::served::Served;
 use crate::load::{self, MakeRequest, Plan, Run};
 use crate::report::Report;
 
+/// Alternating slices of baseline and subject load in a full run.
+pub const PAIRED_ROUNDS: u32 = 4;
+
+/// Where to send load, and what.
+pub type Target = (SocketAddr, MakeRequest);
+
 /// The pusher's lease epoch (`push_interval` in spin.toml); a run may start only in the
 /// first half of an epoch.
 pub const EPOCH_MS: u64 = 10_000;
@@ -63,6 +69,12 @@ pub struct Bench {
     /// cron job still running (declared after the runtimes, so dropped after them).
     retired: Vec<Served>,
 }
+
+/// The trivial app's baseline route: `wasi:keyvalue/atomics.increment`, one changing write
+/// per request however many clients race. Its default route (`get` then `set`) is not used:
+/// under concurrency most of its `set`s rewrite the value another request just stored, which
+/// costs almost nothing (measured: the counter advanced 188 times for 3,346 answers).
+pub const TRIVIAL_ROUTE: &str = "/atomic";
 
 /// `.wasm` files the scenarios need, and how to build them.
 pub const BUILD_COMPONENTS: &str =
@@ -120,7 +132,7 @@ impl Bench {
         self.retired.push(app);
     }
 
-    /// The served trivial baseline app (one changing write per request), started once.
+    /// The served trivial baseline app, started once.
     pub fn trivial(&mut self) -> Result<SocketAddr> {
         if self.trivial.is_none() {
             self.component("trivial")?;
@@ -135,9 +147,59 @@ impl Bench {
         }
     }
 
+    /// Increments the trivial app's baseline counter once and returns the new value (the
+    /// route answers the value it wrote).
+    pub fn trivial_counter(&mut self) -> Result<u64> {
+        let addr = self.trivial()?;
+        let req = load::request("GET", TRIVIAL_ROUTE, "");
+        let body = self.client.block_on(load::expect_ok(addr, req))?;
+        let text = String::from_utf8_lossy(&body);
+        text.trim()
+            .parse()
+            .map_err(|_| anyhow!("the trivial app answered {text:?}, not a counter value"))
+    }
+
     /// Runs a load plan from the load generator's runtime.
     pub fn load(&self, addr: SocketAddr, plan: Plan, make: MakeRequest) -> Result<Run> {
         self.client.block_on(load::run(addr, plan, make))
+    }
+
+    /// Loads the baseline for `baseline()` and the subject for `measure` in alternating
+    /// slices (several rounds in a full run), so that both see the same machine: the
+    /// machines are shared and their speed drifts within seconds.
+    pub fn paired(&self, clients: usize, baseline: Target, subject: Target) -> Result<(Run, Run)> {
+        let rounds = if self.settings.quick {
+            1
+        } else {
+            PAIRED_ROUNDS
+        };
+        let plan = |total: Duration| Plan {
+            clients,
+            duration: total / rounds,
+            max_per_client: u64::MAX,
+        };
+        let empty = || Run {
+            answers: Vec::new(),
+            elapsed: Duration::ZERO,
+        };
+        let (mut base, mut subj) = (empty(), empty());
+        for _ in 0..rounds {
+            let slice = load::run_from(
+                baseline.0,
+                plan(self.settings.baseline()),
+                baseline.1.clone(),
+                base.next_seq(),
+            );
+            base.extend(self.client.block_on(slice)?);
+            let slice = load::run_from(
+                subject.0,
+                plan(self.settings.measure),
+                subject.1.clone(),
+                subj.next_seq(),
+            );
+            subj.extend(self.client.block_on(slice)?);
+        }
+        Ok((base, subj))
     }
 
     /// A fresh Pushgateway, or `None` (with a note) when it is missing and

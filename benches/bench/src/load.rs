@@ -178,6 +178,16 @@ pub async fn expect_ok(addr: SocketAddr, req: Request<Full<Bytes>>) -> Result<By
 
 /// Runs `plan` against `addr`: every client sends `make(client, seq)` for seq = 0, 1, ...
 pub async fn run(addr: SocketAddr, plan: Plan, make: MakeRequest) -> Result<Run> {
+    run_from(addr, plan, make, 0).await
+}
+
+/// Like `run`, numbering each client's requests from `first_seq`.
+pub async fn run_from(
+    addr: SocketAddr,
+    plan: Plan,
+    make: MakeRequest,
+    first_seq: u64,
+) -> Result<Run> {
     let start = Instant::now();
     let deadline = start + plan.duration;
     let workers: Vec<_> = (0..plan.clients)
@@ -186,8 +196,8 @@ pub async fn run(addr: SocketAddr, plan: Plan, make: MakeRequest) -> Result<Run>
             tokio::spawn(async move {
                 let mut conn = Conn::new(addr);
                 let mut answers = Vec::new();
-                let mut seq = 0u64;
-                while seq < plan.max_per_client && Instant::now() < deadline {
+                let mut seq = first_seq;
+                while seq - first_seq < plan.max_per_client && Instant::now() < deadline {
                     let req = make(client, seq);
                     let sent = req.body().size_hint_len();
                     let t0 = Instant::now();
@@ -228,6 +238,19 @@ pub async fn run(addr: SocketAddr, plan: Plan, make: MakeRequest) -> Result<Run>
         answers,
         elapsed: start.elapsed(),
     })
+}
+
+impl Run {
+    /// One run made of `self` followed by `next`.
+    pub fn extend(&mut self, next: Run) {
+        self.answers.extend(next.answers);
+        self.elapsed += next.elapsed;
+    }
+
+    /// The first request number no client has used yet.
+    pub fn next_seq(&self) -> u64 {
+        self.answers.iter().map(|a| a.seq + 1).max().unwrap_or(0)
+    }
 }
 
 /// The exact length of a request body that is known up front.

@@ -55,7 +55,7 @@ fn wrong_counters(per_client: &[u64], stored: &std::collections::HashMap<String,
 pub fn run(b: &mut Bench) -> Result<()> {
     let body = Bytes::from(bodies::body(SERIES, Mix::Mixed, None));
     eprintln!(
-        "== {TITLE}: Pushgateway for {:?}, then promagg for {:?}, {CLIENTS} clients, {} per body",
+        "== {TITLE}: {CLIENTS} clients, Pushgateway for {:?} and promagg for {:?}, alternating, {} per body",
         b.settings.baseline(),
         b.settings.measure,
         bytes(body.len() as f64)
@@ -64,22 +64,24 @@ pub fn run(b: &mut Bench) -> Result<()> {
         let body = body.clone();
         Arc::new(move |client, _| load::text_request("POST", &group_path(client), body.clone()))
     };
-    let plan = |duration| Plan {
-        clients: CLIENTS,
-        duration,
-        max_per_client: u64::MAX,
-    };
-    let baseline = match b.pushgateway()? {
-        Some(pgw) => {
-            let run = b.load(pgw.addr(), plan(b.settings.baseline()), make.clone())?;
-            Some(Summary::of(&run))
-        }
-        None => None,
-    };
-
     let mut gw = b.gateway(&[])?;
     let addr = gw.serve(&b.server)?;
-    let run = b.load(addr, plan(b.settings.measure), make)?;
+    let pgw = b.pushgateway()?;
+    let (baseline, run) = match &pgw {
+        Some(p) => {
+            let (base, run) = b.paired(CLIENTS, (p.addr(), make.clone()), (addr, make))?;
+            (Some(Summary::of(&base)), run)
+        }
+        None => {
+            let plan = Plan {
+                clients: CLIENTS,
+                duration: b.settings.measure,
+                max_per_client: u64::MAX,
+            };
+            (None, b.load(addr, plan, make)?)
+        }
+    };
+    drop(pgw);
     let s = Summary::of(&run);
     let scrape = b
         .client
