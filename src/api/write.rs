@@ -16,10 +16,6 @@ fn header<'a>(req: &'a Request<Vec<u8>>, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-fn ttl_rules(cfg: &ApiConfig, opts: &PushOptions) -> (Option<i64>, Vec<(String, i64)>) {
-    (opts.ttl_ms, cfg.ttl_by_prefix.clone())
-}
-
 fn request(
     cfg: &ApiConfig,
     ctx: &Ctx,
@@ -29,7 +25,7 @@ fn request(
     group: Option<Labels>,
     opts: &PushOptions,
 ) -> PushRequest {
-    let (ttl_ms, mut ttl_by_prefix) = ttl_rules(cfg, opts);
+    let mut ttl_by_prefix = cfg.ttl_by_prefix.clone();
     if let Some(d) = cfg.default_ttl_ms {
         ttl_by_prefix.push((String::new(), d));
     }
@@ -37,7 +33,7 @@ fn request(
         families,
         gauge_mode,
         group,
-        ttl_ms,
+        ttl_ms: opts.ttl_ms,
         ttl_by_prefix,
         idempotency_key: header(req, "idempotency-key").map(str::to_string),
         now_ms: ctx.now_ms,

@@ -221,27 +221,36 @@ impl State {
 
     fn apply_delete(&mut self, id: &str, sel: &PbSelector) -> Result<(), EngineError> {
         let labels = labels_from_pb(sel.labels.clone())?;
-        for shard in &mut self.shards {
-            if shard.applied.contains(id) {
+        self.remove_where(Some(id), |s| selector_matches(sel, &labels, s));
+        Ok(())
+    }
+
+    /// Removes the series `doomed` picks (from every shard that does not yet hold delta
+    /// `skip`), keeping them for staleness markers.
+    fn remove_where(&mut self, skip: Option<&str>, doomed: impl Fn(&StoredSeries) -> bool) {
+        let State {
+            shards,
+            family_counts,
+            removed,
+            ..
+        } = self;
+        for shard in shards.iter_mut() {
+            if skip.is_some_and(|id| shard.applied.contains(id)) {
                 continue;
             }
-            let doomed: Vec<String> = shard
-                .series
-                .iter()
-                .filter(|(_, s)| selector_matches(sel, &labels, s))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in doomed {
-                if let Some(s) = shard.series.remove(&k) {
-                    if let Some(c) = self.family_counts.get_mut(&s.family) {
-                        *c = c.saturating_sub(1);
-                    }
-                    self.removed.push(s);
-                    shard.dirty = true;
+            let before = removed.len();
+            shard.series.retain(|_, s| {
+                if !doomed(s) {
+                    return true;
                 }
-            }
+                if let Some(c) = family_counts.get_mut(&s.family) {
+                    *c = c.saturating_sub(1);
+                }
+                removed.push(s.clone());
+                false
+            });
+            shard.dirty |= removed.len() > before;
         }
-        Ok(())
     }
 
     /// Counts the series a selector matches.
@@ -257,23 +266,9 @@ impl State {
 
     /// Removes series not updated within their TTL.
     pub fn expire(&mut self, now_ms: i64) {
-        for shard in &mut self.shards {
-            let doomed: Vec<String> = shard
-                .series
-                .iter()
-                .filter(|(_, s)| s.ttl_ms.is_some_and(|ttl| s.updated_ms + ttl <= now_ms))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for k in doomed {
-                if let Some(s) = shard.series.remove(&k) {
-                    if let Some(c) = self.family_counts.get_mut(&s.family) {
-                        *c = c.saturating_sub(1);
-                    }
-                    self.removed.push(s);
-                    shard.dirty = true;
-                }
-            }
-        }
+        self.remove_where(None, |s| {
+            s.ttl_ms.is_some_and(|ttl| s.updated_ms + ttl <= now_ms)
+        });
     }
 
     /// Drops registry entries of families that have no series left.
