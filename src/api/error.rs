@@ -2,6 +2,7 @@
 
 use http::{HeaderValue, Response};
 
+use crate::aggregate::AggregateError;
 use crate::engine::EngineError;
 use crate::parse::BodyError;
 use crate::pushgateway::GroupingError;
@@ -22,6 +23,8 @@ pub struct ApiError {
     pub retry_after_s: Option<u32>,
     /// Value of the `WWW-Authenticate` header (401 only).
     pub www_authenticate: Option<HeaderValue>,
+    /// Why the request was refused, as the `reason` label of `promagg_rejections_total`.
+    pub reason: &'static str,
 }
 
 impl ApiError {
@@ -33,7 +36,18 @@ impl ApiError {
             allow: None,
             retry_after_s: None,
             www_authenticate: None,
+            reason: reason_of_status(status),
         }
+    }
+
+    /// The same error with a more precise rejection reason.
+    pub fn with_reason(self, reason: &'static str) -> Self {
+        ApiError { reason, ..self }
+    }
+
+    /// True for a refusal of the client's request (4xx), as opposed to a failure of ours.
+    pub fn is_rejection(&self) -> bool {
+        (400..500).contains(&self.status)
     }
 
     /// 405 with the methods the route allows.
@@ -62,9 +76,32 @@ impl ApiError {
     }
 }
 
+/// The default rejection reason of a status.
+fn reason_of_status(status: u16) -> &'static str {
+    match status {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        409 => "conflict",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        s if (400..500).contains(&s) => "client_error",
+        _ => "server_error",
+    }
+}
+
 impl From<BodyError> for ApiError {
     fn from(e: BodyError) -> Self {
-        ApiError::new(e.status(), e.to_string())
+        let reason = match &e {
+            BodyError::TooLarge(_) | BodyError::Limit(_) => "limit",
+            BodyError::Parse(_) | BodyError::Protobuf(_) | BodyError::Decompress(_) => "parse",
+            BodyError::UnsupportedMediaType(_)
+            | BodyError::UnsupportedCharset(_)
+            | BodyError::UnsupportedEncoding(_) => "unsupported_media_type",
+        };
+        ApiError::new(e.status(), e.to_string()).with_reason(reason)
     }
 }
 
@@ -74,8 +111,15 @@ impl From<EngineError> for ApiError {
             e,
             EngineError::Backlog { .. } | EngineError::Unstable | EngineError::Store(_)
         );
+        let reason = match &e {
+            EngineError::Limit(_) => "limit",
+            EngineError::Aggregate(AggregateError::InvalidIncrement { .. }) => "invalid_value",
+            EngineError::Aggregate(_) => "conflict",
+            _ => reason_of_status(e.status()),
+        };
         ApiError {
             retry_after_s: retry.then_some(5),
+            reason,
             ..ApiError::new(e.status(), e.to_string())
         }
     }
@@ -83,12 +127,12 @@ impl From<EngineError> for ApiError {
 
 impl From<GroupingError> for ApiError {
     fn from(e: GroupingError) -> Self {
-        ApiError::new(400, e.to_string())
+        ApiError::new(400, e.to_string()).with_reason("bad_grouping_key")
     }
 }
 
 impl From<QueryError> for ApiError {
     fn from(e: QueryError) -> Self {
-        ApiError::new(400, e.to_string())
+        ApiError::new(400, e.to_string()).with_reason("bad_query")
     }
 }

@@ -5,8 +5,15 @@
 
 mod auth;
 mod error;
+mod html;
+mod json;
+mod overview;
 mod query;
 mod read;
+mod selfmetrics;
+mod settings;
+mod status;
+mod timefmt;
 mod write;
 
 pub use auth::{AuthConfig, Scope};
@@ -58,7 +65,17 @@ pub fn handle<S: Store>(
     ctx: &Ctx,
     req: &Request<Vec<u8>>,
 ) -> Response<Vec<u8>> {
-    route(store, cfg, ctx, req).unwrap_or_else(|e| e.into_response())
+    route(store, cfg, ctx, req).unwrap_or_else(|e| {
+        selfmetrics::record_rejection(store, &cfg.engine, &e);
+        e.into_response()
+    })
+}
+
+fn read_only(method: &Method) -> Result<(), ApiError> {
+    match *method {
+        Method::GET | Method::HEAD => Ok(()),
+        _ => Err(ApiError::method_not_allowed("GET, HEAD")),
+    }
 }
 
 fn route<S: Store>(
@@ -73,6 +90,21 @@ fn route<S: Store>(
     match path {
         "/-/healthy" => return Ok(text_response(200, "OK\n")),
         "/-/ready" => return read::ready(store),
+        "/" => {
+            read_only(method)?;
+            auth(Scope::Read)?;
+            return read::status_page(store, cfg, ctx, req);
+        }
+        "/api/v1/metrics" => {
+            read_only(method)?;
+            auth(Scope::Read)?;
+            return read::api_metrics(store, cfg, req);
+        }
+        "/api/v1/status" => {
+            read_only(method)?;
+            auth(Scope::Read)?;
+            return Ok(read::api_status(cfg, ctx, req));
+        }
         "/metrics" | "/metrics/" => {
             return match *method {
                 Method::GET | Method::HEAD => {
@@ -115,5 +147,7 @@ fn route<S: Store>(
     }
 }
 
+#[cfg(test)]
+mod ops_tests;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,4 @@
-//! Read routes: `GET /metrics` and `/-/ready`.
+//! Read routes: `GET /metrics` (with self-metrics), `GET /`, the JSON API and `/-/ready`.
 
 use http::{HeaderValue, Method, Request, Response};
 
@@ -6,30 +6,72 @@ use crate::engine;
 use crate::render::negotiate::{negotiate, render};
 use crate::store::Store;
 
-use super::{text_response, ApiConfig, ApiError};
+use super::overview::Overview;
+use super::{json, selfmetrics, status, text_response, ApiConfig, ApiError, Ctx};
 
-/// `GET /metrics`: every series, content-negotiated (text 0.0.4 or OpenMetrics).
+/// A 200 with `body` and its content type (no body for `HEAD`).
+fn respond(req: &Request<Vec<u8>>, content_type: &'static str, body: String) -> Response<Vec<u8>> {
+    let mut resp = text_response(200, "");
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    if req.method() != Method::HEAD {
+        *resp.body_mut() = body.into_bytes();
+    }
+    resp
+}
+
+/// `GET /metrics`: every series plus the self-metrics, content-negotiated (text 0.0.4 or
+/// OpenMetrics), from one listing and one batch read.
 pub fn metrics<S: Store>(
     store: &S,
     cfg: &ApiConfig,
     req: &Request<Vec<u8>>,
 ) -> Result<Response<Vec<u8>>, ApiError> {
-    let state = engine::load(store, &cfg.engine)?.into_merged()?;
+    let overview = Overview::load(store, &cfg.engine)?;
     let accept = req
         .headers()
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     let format = negotiate(accept);
-    let body = render(format, &state.families_view());
-    let mut resp = text_response(200, "");
-    resp.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
-    );
-    if req.method() != Method::HEAD {
-        *resp.body_mut() = body.into_bytes();
-    }
-    Ok(resp)
+    let mut families = overview.state.families_view();
+    let user_families = families.len();
+    families.extend(selfmetrics::families(&overview, user_families));
+    Ok(respond(
+        req,
+        format.content_type(),
+        render(format, &families),
+    ))
+}
+
+/// `GET /`: the status page.
+pub fn status_page<S: Store>(
+    store: &S,
+    cfg: &ApiConfig,
+    ctx: &Ctx,
+    req: &Request<Vec<u8>>,
+) -> Result<Response<Vec<u8>>, ApiError> {
+    let overview = Overview::load(store, &cfg.engine)?;
+    let html = status::page(&overview, cfg, ctx.now_ms);
+    Ok(respond(req, "text/html; charset=utf-8", html))
+}
+
+/// `GET /api/v1/metrics`: the groups and their families, in Pushgateway's JSON shape.
+pub fn api_metrics<S: Store>(
+    store: &S,
+    cfg: &ApiConfig,
+    req: &Request<Vec<u8>>,
+) -> Result<Response<Vec<u8>>, ApiError> {
+    let overview = Overview::load(store, &cfg.engine)?;
+    let body = json::success(json::metrics_data(&overview)).to_string();
+    Ok(respond(req, "application/json", body))
+}
+
+/// `GET /api/v1/status`: the settings in force, in Pushgateway's JSON shape.
+pub fn api_status(cfg: &ApiConfig, ctx: &Ctx, req: &Request<Vec<u8>>) -> Response<Vec<u8>> {
+    let body = json::success(json::status_data(cfg, ctx.now_ms)).to_string();
+    respond(req, "application/json", body)
 }
 
 /// `/-/ready`: 200 when the store answers, 503 otherwise.

@@ -60,8 +60,16 @@ impl Gw {
         text
     }
 
+    /// `GET /metrics` without the gateway's own `promagg_*` families.
     fn metrics(&self) -> String {
-        self.ok(Method::GET, "/metrics", "")
+        user_lines(&self.ok(Method::GET, "/metrics", ""))
+    }
+
+    /// The stored keys and values, without the rejection counters (which rejections write).
+    fn user_dump(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        let mut d = self.store.dump();
+        d.retain(|k, _| !k.starts_with(crate::engine::keys::REJECTED_PREFIX));
+        d
     }
 
     fn fold(&self) {
@@ -74,6 +82,21 @@ impl Gw {
         )
         .unwrap();
     }
+}
+
+/// The exposition without the lines of `promagg_*` families.
+fn user_lines(exposition: &str) -> String {
+    exposition
+        .lines()
+        .filter(|l| {
+            let name = l
+                .strip_prefix("# HELP ")
+                .or_else(|| l.strip_prefix("# TYPE "))
+                .unwrap_or(l);
+            !name.starts_with("promagg_")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 fn status(r: &Response<Vec<u8>>) -> (u16, String) {
@@ -129,7 +152,7 @@ fn patch_adds_the_body_amount_and_validates() {
     gw.ok(Method::PATCH, "/metrics/jobs_total?kind=a", "2.5");
     gw.ok(Method::PATCH, "/metrics/jobs_total?kind=a", "");
     assert!(gw.metrics().contains("jobs_total{kind=\"a\"} 3.5\n"));
-    let before = gw.store.dump();
+    let before = gw.user_dump();
     for (uri, body, code, needle) in [
         ("/metrics/jobs_total?kind=a", "-1", 400, "non-negative"),
         ("/metrics/jobs_total?kind=a", "abc", 400, "number"),
@@ -142,7 +165,7 @@ fn patch_adds_the_body_amount_and_validates() {
         assert!(text.contains(needle), "{uri}: {text}");
     }
     assert_eq!(
-        gw.store.dump(),
+        gw.user_dump(),
         before,
         "nothing from rejected requests applied"
     );
@@ -211,7 +234,7 @@ fn errors_are_precise_and_apply_nothing() {
     let gw = Gw::new(Semantics::Sqlite);
     gw.ok(Method::POST, "/metrics", "# TYPE c counter\nc 1\n");
     gw.fold();
-    let before = gw.store.dump();
+    let before = gw.user_dump();
     let (s, t) = status(&gw.send(Method::POST, "/metrics", &[], "ok 1\nbad{ 1\n"));
     assert_eq!(s, 400, "{t}");
     assert!(t.contains("line 2"), "{t}");
@@ -244,7 +267,7 @@ fn errors_are_precise_and_apply_nothing() {
     assert_eq!(s, 400, "{t}");
     assert!(t.contains("timestamp"), "{t}");
     assert_eq!(
-        gw.store.dump(),
+        gw.user_dump(),
         before,
         "nothing from rejected requests applied"
     );

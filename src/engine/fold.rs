@@ -60,6 +60,10 @@ pub fn fold<S: Store>(
         }
         state.apply_delta(id, delta)?;
         applied_now.push(id.clone());
+        // Counted here, in the meta write the fold makes anyway: free for the writer.
+        if delta.carries_series() {
+            meta.pushes_total += 1;
+        }
     }
     state.expire(now_ms);
     state.retire_empty_families();

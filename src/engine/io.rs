@@ -21,6 +21,20 @@ pub fn get_all<S: Store>(
         .collect()
 }
 
+/// Reads a counter written by `increment`: decimal text on Redis (`INCRBY`), 8 bytes
+/// little-endian elsewhere. `None` when the bytes are neither (never written by `increment`).
+pub fn decode_counter(backend: Backend, bytes: &[u8]) -> Option<u64> {
+    let n = match backend {
+        Backend::Redis => std::str::from_utf8(bytes)
+            .ok()?
+            .trim()
+            .parse::<i64>()
+            .ok()?,
+        _ => i64::from_le_bytes(bytes.try_into().ok()?),
+    };
+    u64::try_from(n).ok()
+}
+
 /// Writes `entries`: one `set-many` (one commit) where available, else one `set` each.
 pub fn set_all<S: Store>(
     store: &S,
@@ -55,4 +69,32 @@ pub fn delete_all<S: Store>(
         store.delete(k)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::memory::{MemoryStore, Semantics};
+    use crate::store::Store;
+
+    #[test]
+    fn counters_written_by_increment_decode_on_each_backend() {
+        for (sem, backend) in [
+            (Semantics::Sqlite, Backend::Sqlite),
+            (Semantics::Redis, Backend::Redis),
+        ] {
+            let s = MemoryStore::new(sem);
+            s.increment("c", 41).unwrap();
+            s.increment("c", 1).unwrap();
+            let bytes = s.get("c").unwrap().unwrap();
+            assert_eq!(decode_counter(backend, &bytes), Some(42), "{sem:?}");
+        }
+        assert_eq!(decode_counter(Backend::Sqlite, b"42"), None, "wrong length");
+        assert_eq!(decode_counter(Backend::Redis, b"x"), None);
+        assert_eq!(decode_counter(Backend::Redis, b"-3"), None, "negative");
+        assert_eq!(
+            decode_counter(Backend::Sqlite, &(-1i64).to_le_bytes()),
+            None
+        );
+    }
 }

@@ -23,6 +23,8 @@ use super::{EngineConfig, EngineError};
 pub const PUSH_TIME: &str = "push_time_seconds";
 /// Pushgateway's per-group failure timestamp series.
 pub const PUSH_FAILURE_TIME: &str = "push_failure_time_seconds";
+/// Prefix of the gateway's own metrics, which pushes may not use (no collision on `/metrics`).
+pub const SELF_METRIC_PREFIX: &str = "promagg_";
 
 /// One write request, parsed and validated by the caller's parser.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +106,12 @@ fn incoming_series(req: &PushRequest) -> Result<Vec<(StoredSeries, MetricType)>,
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for fam in &req.families {
+        if fam.name.starts_with(SELF_METRIC_PREFIX) {
+            return Err(EngineError::BadRequest(format!(
+                "metric family {}: names starting with {SELF_METRIC_PREFIX} are reserved for the gateway's own metrics",
+                fam.name
+            )));
+        }
         if group.is_some() && (fam.name == PUSH_TIME || fam.name == PUSH_FAILURE_TIME) {
             return Err(EngineError::BadRequest(format!(
                 "pushed metrics must not include {}: the gateway maintains it per group",

@@ -133,6 +133,13 @@ pub struct PbDelta {
     pub ops: Vec<PbOp>,
 }
 
+impl PbDelta {
+    /// True for a push or PATCH (it carries series), false for a delete.
+    pub fn carries_series(&self) -> bool {
+        self.ops.iter().any(|op| !op.series.is_empty())
+    }
+}
+
 /// A snapshot shard.
 #[derive(Clone, PartialEq, Message)]
 pub struct PbShard {
@@ -217,6 +224,9 @@ pub struct PbMeta {
     /// Remote-write state: time of the last error, ms.
     #[prost(int64, tag = "13")]
     pub rw_last_error_ms: i64,
+    /// Write requests carrying series (pushes, PATCH) applied by folds, in total.
+    #[prost(uint64, tag = "14")]
+    pub pushes_total: u64,
 }
 
 /// A counter keyed by a reason.

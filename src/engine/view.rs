@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use crate::store::Store;
 
-use super::io::get_all;
+use super::io::{decode_counter, get_all};
 use super::keys::{self, META};
 use super::record::{decode, PbDelta, PbMeta, PbShard};
 use super::state::State;
@@ -24,6 +24,8 @@ pub struct Snapshot {
     pub listed: Vec<String>,
     /// Pending deltas in apply order.
     pub deltas: Vec<(String, PbDelta)>,
+    /// Rejected requests by reason (the `v1/stat/rejected/` counters), sorted by reason.
+    pub rejections: Vec<(String, u64)>,
 }
 
 impl Snapshot {
@@ -67,10 +69,17 @@ pub fn load<S: Store>(store: &S, cfg: &EngineConfig) -> Result<Snapshot, EngineE
             .filter(|k| keys::shard_index(k).is_some())
             .collect();
         let delta_keys: Vec<&String> = listed.iter().filter(|k| keys::is_delta(k)).collect();
-        let mut fetch: Vec<String> = Vec::with_capacity(1 + shard_keys.len() + delta_keys.len());
+        let stat_keys: Vec<&String> = listed
+            .iter()
+            .filter(|k| keys::rejected_reason(k).is_some())
+            .collect();
+        let mut fetch: Vec<String> =
+            Vec::with_capacity(1 + shard_keys.len() + delta_keys.len() + stat_keys.len());
         fetch.push(META.to_string());
         fetch.extend(shard_keys.iter().map(|k| (*k).clone()));
         fetch.extend(delta_keys.iter().map(|k| (*k).clone()));
+        // The counters ride along in the same batch read: self-metrics cost no extra call.
+        fetch.extend(stat_keys.iter().map(|k| (*k).clone()));
         let values = get_all(store, cfg.backend, &fetch)?;
         let mut values = values.into_iter();
         let meta: PbMeta = match values.next().flatten() {
@@ -89,7 +98,7 @@ pub fn load<S: Store>(store: &S, cfg: &EngineConfig) -> Result<Snapshot, EngineE
         }
         let mut deltas = Vec::with_capacity(delta_keys.len());
         let mut vanished = false;
-        for (key, value) in delta_keys.iter().zip(values) {
+        for (key, value) in delta_keys.iter().zip(values.by_ref()) {
             match value {
                 Some(bytes) => deltas.push(((*key).clone(), decode::<PbDelta>(key, &bytes)?)),
                 None => vanished = true,
@@ -100,6 +109,15 @@ pub fn load<S: Store>(store: &S, cfg: &EngineConfig) -> Result<Snapshot, EngineE
         if vanished {
             continue;
         }
+        let mut rejections: Vec<(String, u64)> = stat_keys
+            .iter()
+            .zip(values)
+            .filter_map(|(key, value)| {
+                let reason = keys::rejected_reason(key)?;
+                Some((reason.to_string(), decode_counter(cfg.backend, &value?)?))
+            })
+            .collect();
+        rejections.sort();
         deltas.sort_by(|a, b| a.1.ts_ms.cmp(&b.1.ts_ms).then_with(|| a.0.cmp(&b.0)));
         let state = State::from_records(Some(&meta), shards)?;
         return Ok(Snapshot {
@@ -107,6 +125,7 @@ pub fn load<S: Store>(store: &S, cfg: &EngineConfig) -> Result<Snapshot, EngineE
             state,
             listed,
             deltas,
+            rejections,
         });
     }
     Err(EngineError::Unstable)
