@@ -1,68 +1,12 @@
 //! The core promise, proven on the real components: under concurrent clients and concurrent
 //! folds, the stored value equals the exact sum of acknowledged updates, on every backend.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use spin_test_host::{App, KvBackend, Semantics};
 
-use crate::support::{self, fire_cron, load, sample, send, Setup};
-
-/// Sends `clients x per_client` requests spread over `apps` while every app's cron fires in a
-/// loop (as every Spin instance fires its own schedule); returns how many were acknowledged.
-async fn hammer(
-    apps: &[Arc<App>],
-    clients: usize,
-    per_client: usize,
-    request: impl Fn(usize, usize) -> (&'static str, String, String) + Send + Sync + 'static,
-) -> u64 {
-    let acked = Arc::new(AtomicU64::new(0));
-    let done = Arc::new(AtomicBool::new(false));
-    let request = Arc::new(request);
-    let folders: Vec<_> = apps
-        .iter()
-        .map(|app| {
-            let (app, done) = (app.clone(), done.clone());
-            tokio::spawn(async move {
-                while !done.load(Ordering::SeqCst) {
-                    // Under `spin up` the cron trigger has its own SQLite connection; a run may
-                    // meet "database is locked" (the plugin logs it and fires again later).
-                    if let Err(e) = app.fire_cron("pusher").await {
-                        let msg = format!("{e:#}");
-                        assert!(msg.contains("database is locked"), "cron run failed: {msg}");
-                    }
-                    tokio::time::sleep(Duration::from_millis(30)).await;
-                }
-            })
-        })
-        .collect();
-    let workers: Vec<_> = (0..clients)
-        .map(|c| {
-            let app = apps[c % apps.len()].clone();
-            let (acked, request) = (acked.clone(), request.clone());
-            tokio::spawn(async move {
-                for i in 0..per_client {
-                    let (method, uri, body) = request(c, i);
-                    let (status, text) = send(&app, method, &uri, &body).await;
-                    if (200..300).contains(&status) {
-                        acked.fetch_add(1, Ordering::SeqCst);
-                    } else {
-                        assert_eq!(status, 503, "only overload may refuse: {status} {text}");
-                    }
-                }
-            })
-        })
-        .collect();
-    for w in workers {
-        w.await.expect("client task");
-    }
-    done.store(true, Ordering::SeqCst);
-    for f in folders {
-        f.await.expect("folder task");
-    }
-    acked.load(Ordering::SeqCst)
-}
+use crate::support::{self, fire_cron, hammer, load, sample, send, Folds, Setup};
 
 fn fast_lease(setup: Setup) -> Setup {
     // One-second lease epochs, so folds run (and race the writers) during the test.
@@ -76,10 +20,11 @@ async fn metrics(app: &App) -> String {
 }
 
 async fn assert_hot(apps: &[Arc<App>], clients: usize, per_client: usize) {
-    let acked = hammer(apps, clients, per_client, |_, _| {
+    let acked = hammer(apps, Folds::CronOnEveryApp, clients, per_client, |_, _| {
         ("PATCH", "/metrics/hot_total?k=v".to_string(), String::new())
     })
-    .await;
+    .await
+    .acked;
     assert_eq!(
         acked,
         (clients * per_client) as u64,
@@ -132,15 +77,22 @@ async fn creation_storm_loses_nothing() {
     let dir = support::tempdir();
     let app = load(fast_lease(Setup::default()), dir.path()).await;
     // 16 clients each create series; half of them collide with other clients' series.
-    let acked = hammer(&[app.clone()], 16, 20, |c, i| {
-        let owner = if i % 2 == 0 { c } else { c % 4 };
-        (
-            "PATCH",
-            format!("/metrics/storm_total?client={owner}&i={i}"),
-            "2".to_string(),
-        )
-    })
-    .await;
+    let acked = hammer(
+        std::slice::from_ref(&app),
+        Folds::CronOnEveryApp,
+        16,
+        20,
+        |c, i| {
+            let owner = if i % 2 == 0 { c } else { c % 4 };
+            (
+                "PATCH",
+                format!("/metrics/storm_total?client={owner}&i={i}"),
+                "2".to_string(),
+            )
+        },
+    )
+    .await
+    .acked;
     let body = metrics(&app).await;
     let total: f64 = body
         .lines()
@@ -155,7 +107,7 @@ async fn creation_storm_loses_nothing() {
 async fn push_bodies_of_many_series_aggregate_exactly() {
     let dir = support::tempdir();
     let app = load(fast_lease(Setup::default()), dir.path()).await;
-    let acked = hammer(&[app.clone()], 8, 10, |_, _| {
+    let acked = hammer(std::slice::from_ref(&app), Folds::CronOnEveryApp, 8, 10, |_, _| {
         let mut body = String::from("# TYPE req_total counter\n");
         for s in 0..200 {
             body.push_str(&format!("req_total{{path=\"/p{s}\"}} 1\n"));
@@ -163,7 +115,8 @@ async fn push_bodies_of_many_series_aggregate_exactly() {
         body.push_str("# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 1\nlat_bucket{le=\"+Inf\"} 2\nlat_sum 0.5\nlat_count 2\n");
         ("POST", "/metrics".to_string(), body)
     })
-    .await;
+    .await
+    .acked;
     assert_eq!(acked, 80);
     let body = metrics(&app).await;
     assert_eq!(sample(&body, "req_total{path=\"/p0\"}"), Some(80.0));

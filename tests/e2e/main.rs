@@ -7,5 +7,8 @@
 mod support;
 
 mod exactness;
+mod original_api;
+mod portability;
 mod pusher;
 mod receiver;
+mod redis;

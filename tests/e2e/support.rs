@@ -120,6 +120,98 @@ pub async fn fire_cron(app: &App) {
     app.fire_cron("pusher").await.expect("cron handler runs");
 }
 
+/// Who runs folds while [`hammer`]'s clients write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Folds {
+    /// Every app fires its own cron schedule in a loop (every Spin instance fires its own).
+    CronOnEveryApp,
+    /// One scheduler calls `POST /-/push` on the first app in a loop (hosts without cron).
+    PushOnFirstApp,
+}
+
+/// What a [`hammer`] run was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Requests answered 2xx.
+    pub acked: u64,
+    /// Requests refused with 503 (overload, backlog limit): not applied.
+    pub refused: u64,
+}
+
+/// Sends `clients x per_client` requests spread over `apps` while `folds` runs folds
+/// concurrently; any answer but 2xx or 503 fails the test.
+pub async fn hammer(
+    apps: &[Arc<App>],
+    folds: Folds,
+    clients: usize,
+    per_client: usize,
+    request: impl Fn(usize, usize) -> (&'static str, String, String) + Send + Sync + 'static,
+) -> Tally {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let (acked, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let done = Arc::new(AtomicBool::new(false));
+    let request = Arc::new(request);
+    let folder_apps = match folds {
+        Folds::CronOnEveryApp => apps.to_vec(),
+        Folds::PushOnFirstApp => apps[..1].to_vec(),
+    };
+    let folders: Vec<_> = folder_apps
+        .into_iter()
+        .map(|app| {
+            let done = done.clone();
+            tokio::spawn(async move {
+                while !done.load(Ordering::SeqCst) {
+                    match folds {
+                        Folds::CronOnEveryApp => {
+                            // Under `spin up` the cron trigger has its own SQLite connection; a
+                            // run may meet "database is locked" (the plugin logs it and fires
+                            // again later).
+                            if let Err(e) = app.fire_cron("pusher").await {
+                                let msg = format!("{e:#}");
+                                assert!(msg.contains("database is locked"), "cron run failed: {msg}");
+                            }
+                        }
+                        Folds::PushOnFirstApp => {
+                            let (status, report) = send(&app, "POST", "/-/push", "").await;
+                            assert_eq!(status, 200, "POST /-/push: {report}");
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+                }
+            })
+        })
+        .collect();
+    let workers: Vec<_> = (0..clients)
+        .map(|c| {
+            let app = apps[c % apps.len()].clone();
+            let (acked, refused, request) = (acked.clone(), refused.clone(), request.clone());
+            tokio::spawn(async move {
+                for i in 0..per_client {
+                    let (method, uri, body) = request(c, i);
+                    let (status, text) = send(&app, method, &uri, &body).await;
+                    if (200..300).contains(&status) {
+                        acked.fetch_add(1, Ordering::SeqCst);
+                    } else {
+                        assert_eq!(status, 503, "only overload may refuse: {status} {text}");
+                        refused.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.expect("client task");
+    }
+    done.store(true, Ordering::SeqCst);
+    for f in folders {
+        f.await.expect("folder task");
+    }
+    Tally {
+        acked: acked.load(Ordering::SeqCst),
+        refused: refused.load(Ordering::SeqCst),
+    }
+}
+
 /// True when external tools may be missing (developer machines); CI installs them.
 pub fn skip_external() -> bool {
     std::env::var("PROMAGG_SKIP_EXTERNAL").is_ok_and(|v| v == "1")
