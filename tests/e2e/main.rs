@@ -6,6 +6,7 @@
 
 mod support;
 
+mod chaining;
 mod exactness;
 mod original_api;
 mod portability;

@@ -66,12 +66,33 @@ def samples(families):
     return out
 
 
+def wire_names(families, body):
+    """Undoes the text parser's renaming of `counter` samples to `<name>_total`.
+
+    prometheus_client's text parser turns `# TYPE my_counter counter` / `my_counter 1` into
+    a sample named `my_counter_total` (its internal OpenMetrics view); the checks compare
+    what is on the wire, so a counter declared without `_total` keeps its name.
+    """
+    declared = {
+        line.split()[2]
+        for line in body.splitlines()
+        if line.startswith("# TYPE ") and len(line.split()) == 4 and line.split()[3] == "counter"
+    }
+    for family in families:
+        if family.type == "counter" and family.name in declared:
+            family.samples = [
+                s._replace(name=family.name) if s.name == family.name + "_total" else s
+                for s in family.samples
+            ]
+        yield family
+
+
 def text_samples(base_url):
-    """Every sample of `GET /metrics` in text 0.0.4, parsed by prometheus_client."""
+    """Every sample of `GET /metrics` in text 0.0.4 as on the wire, parsed by prometheus_client."""
     status, ctype, body = fetch(f"{base_url}/metrics")
     if status != 200 or not ctype.startswith("text/plain"):
         raise CheckFailed(f"GET /metrics answered {status} {ctype!r}")
-    return samples(parse_text(body))
+    return samples(wire_names(parse_text(body), body))
 
 
 def openmetrics_samples(base_url, accept=OPENMETRICS):
