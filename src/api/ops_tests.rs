@@ -434,9 +434,9 @@ fn status_page_shows_everything_escaped() {
     assert!(!html.contains("<script"), "nothing unescaped: {html}");
     assert!(!html.contains("<b>served"), "HELP escaped");
     for needle in [
-        "<td class=\"name\">req_total</td><td class=\"type\">counter</td><td class=\"num\">2</td><td class=\"help\">Requests &lt;b&gt;served&lt;/b&gt; &amp; &quot;counted&quot;.</td>",
-        "<td class=\"name\">lat</td><td class=\"type\">histogram</td><td class=\"num\">1</td>",
-        "<td class=\"name\">rpc</td><td class=\"type\">summary</td>",
+        "<td class=\"name\">req_total</td><td class=\"type\"><span class=\"counter\">counter</span></td><td class=\"num\">2</td><td class=\"help\">Requests &lt;b&gt;served&lt;/b&gt; &amp; &quot;counted&quot;.</td>",
+        "<td class=\"name\">lat</td><td class=\"type\"><span class=\"histogram\">histogram</span></td><td class=\"num\">1</td>",
+        "<td class=\"name\">rpc</td><td class=\"type\"><span class=\"summary\">summary</span></td>",
         "&lt;script&gt;alert(1)&lt;/script&gt;",
         "<td class=\"name\">push_time_seconds</td>",
         // The group, its labels escaped, and its last push time.
@@ -447,8 +447,8 @@ fn status_page_shows_everything_escaped() {
         "<div class=\"k\">Last fold</div><div class=\"v\">never</div>",
         "no run recorded",
         "open (no tokens configured)",
-        "<td class=\"mono\">max_total_series</td><td class=\"mono\">12345</td>",
-        "<td class=\"mono\">default_ttl</td><td class=\"mono\">15m</td>",
+        "<div><span class=\"k\">max_total_series</span><span class=\"v\">12345</span></div>",
+        "<div><span class=\"k\">default_ttl</span><span class=\"v\">15m</span></div>",
     ] {
         assert!(html.contains(needle), "missing {needle}\n{html}");
     }
