@@ -112,6 +112,32 @@ pub fn run(b: &mut Bench) -> Result<()> {
         ));
     }
 
+    // One PATCH through the whole API layer, against a store where its series is folded.
+    let api_cfg = promagg::api::ApiConfig::default();
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let patch = |nonce: u64| -> Result<()> {
+        let ctx = promagg::api::Ctx {
+            now_ms: 1_700_000_000_000,
+            nonce,
+        };
+        let req = http::Request::builder()
+            .method("PATCH")
+            .uri("/metrics/bench_hot_total")
+            .body(Vec::new())?;
+        let resp = promagg::api::handle(&store, &api_cfg, &ctx, &req);
+        if resp.status() != 200 {
+            return Err(anyhow!("PATCH answered {}", resp.status()));
+        }
+        Ok(())
+    };
+    patch(0)?;
+    fold_all(&store, &api_cfg.engine)?;
+    let mut nonce = 0;
+    let patch_time = time_per_call(budget, || {
+        nonce += 1;
+        patch(nonce)
+    })?;
+
     // Read path of GET /metrics against 10k folded series: load + merge + view + render.
     let store = MemoryStore::new(Semantics::Sqlite);
     for k in 0..READ_SERIES / BODY_SERIES {
@@ -187,6 +213,11 @@ pub fn run(b: &mut Bench) -> Result<()> {
         ),
         r,
     );
+    r.push(Row::info(
+        TITLE,
+        "PATCH through the API layer (1 series, folded)",
+        format!("{:.1} µs per request", patch_time.as_secs_f64() * 1e6),
+    ));
     r.push(Row::info(
         TITLE,
         "render text, 10k series",

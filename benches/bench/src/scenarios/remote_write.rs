@@ -154,7 +154,7 @@ pub fn run(b: &mut Bench) -> Result<()> {
     let goal_text = format!("goal {}", ms(GOAL));
     r.push(Row::ratio(
         &title,
-        "one run incl. fold of 100 pushes",
+        &format!("one run incl. fold of {} pushes", n / BODY_SERIES),
         format!(
             "{} (fold+read+encode {}, sending {})",
             ms(first.wall),
