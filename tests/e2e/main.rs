@@ -7,6 +7,7 @@
 mod support;
 
 mod chaining;
+mod composition;
 mod exactness;
 mod original_api;
 mod portability;
