@@ -124,7 +124,7 @@ fn cards(p: &mut Page, o: &Overview, cfg: &ApiConfig, now_ms: i64, families: usi
         (
             "Pending writes",
             thousands(o.pending as u64),
-            "awaiting the next fold".into(),
+            "not yet folded".into(),
         ),
         (
             "Pushes",
