@@ -352,6 +352,93 @@ async fn backlog_limit_answers_503_with_retry_after_until_the_next_push() {
     assert_eq!(family_sum(&metrics(&app).await, "backlog_total"), 6.0);
 }
 
+/// A text body of `count` 12-bucket histogram series starting at `first`, with realistic labels.
+fn histogram_body(first: usize, count: usize) -> String {
+    let mut body = String::from("# TYPE http_latency_seconds histogram\n");
+    for i in first..first + count {
+        let labels = format!("method=\"GET\",path=\"/api/v1/resources/{i:06}\",code=\"200\"");
+        for le in [
+            "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
+        ] {
+            body.push_str(&format!(
+                "http_latency_seconds_bucket{{{labels},le=\"{le}\"}} 1\n"
+            ));
+        }
+        body.push_str(&format!("http_latency_seconds_sum{{{labels}}} 0.25\n"));
+        body.push_str(&format!("http_latency_seconds_count{{{labels}}} 1\n"));
+    }
+    body
+}
+
+fn largest_value(app: &App) -> (String, usize) {
+    app.memory_store("default")
+        .expect("store")
+        .dump()
+        .into_iter()
+        .map(|(k, v)| (k, v.len()))
+        .max_by_key(|(_, len)| *len)
+        .expect("a key")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloud_limits_keep_every_value_under_1_mb() {
+    const ONE_MB: usize = 1_000_000;
+    let dir = support::tempdir();
+    let app = load_cloud(cloud_setup(), dir.path()).await;
+    let default = |name: &str| -> usize {
+        let v = app.manifest().variables[name].default.as_deref();
+        v.and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("spin.cloud.toml sets {name}: {v:?}"))
+    };
+    let max_body = default("max_body_bytes");
+    let max_series = default("max_total_series");
+
+    // The largest delta record one request can write: as many series as allowed, each line
+    // as short as lets them all fit in the body limit (the record costs about 22 bytes per
+    // series more than the text).
+    let max_per_request = default("max_series_per_request");
+    let header = "# TYPE c counter\n";
+    let width = (max_body - header.len()) / max_per_request - "c{i=\"\"} 1\n".len();
+    let mut body = String::from(header);
+    for i in 0..max_per_request {
+        body.push_str(&format!("c{{i=\"{i:0width$}\"}} 1\n"));
+    }
+    assert!(body.len() <= max_body && body.len() > max_body - max_per_request);
+    let (status, text) = send(&app, "POST", "/metrics", &body).await;
+    assert_eq!(status, 200, "{text}");
+    let (key, len) = largest_value(&app);
+    assert!(
+        key.starts_with("v1/d/") && len < ONE_MB,
+        "{key}: {len} bytes"
+    );
+    let (status, text) = send(&app, "DELETE", "/metrics/__all", "").await;
+    assert_eq!(status, 200, "{text}");
+
+    // Histograms up to max_total_series, with a fold every few requests as a scheduler would.
+    let per_request = 350;
+    assert!(histogram_body(0, per_request).len() <= max_body);
+    let mut stored = 0;
+    while stored < max_series {
+        let n = per_request.min(max_series - stored);
+        let (status, text) = send(&app, "POST", "/metrics", &histogram_body(stored, n)).await;
+        assert_eq!(status, 200, "after {stored} series: {text}");
+        stored += n;
+        if stored % (per_request * 10) == 0 || stored == max_series {
+            let (status, report) = send(&app, "POST", "/-/push", "").await;
+            assert_eq!(status, 200, "{report}");
+        }
+    }
+    let (key, len) = largest_value(&app);
+    assert!(
+        len < ONE_MB,
+        "{key} holds {len} bytes at {max_series} series"
+    );
+    assert_eq!(delta_keys(&app), 0);
+    // The limit holds: one more new series is refused.
+    let (status, text) = send(&app, "POST", "/metrics", &histogram_body(max_series, 1)).await;
+    assert!((400..500).contains(&status), "{status} {text}");
+}
+
 fn manifest(path: &str) -> Manifest {
     Manifest::load(&root().join(path)).unwrap_or_else(|e| panic!("{path}: {e:#}"))
 }
