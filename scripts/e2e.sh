@@ -237,7 +237,9 @@ go_client_golang() {
     "Debian golang-github-prometheus-client-golang-dev"
   [ ${#missing[@]} -eq 0 ] || return 1
   local bin="$work/go_push_check"
+  # Debian's packaged Go sources, no module download; a build cache even without $HOME.
   (cd "$CLIENTS/go" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+    GOCACHE="${GOCACHE:-${XDG_CACHE_HOME:-${HOME:-$work}/.cache}/go-build}" \
     go build -o "$bin" push_check.go) || { echo "go build failed"; return 1; }
   "$bin" "$URL" delete || return 1
   "$bin" "$URL" push 20 || return 1
