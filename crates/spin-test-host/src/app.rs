@@ -11,24 +11,20 @@ use http_body_util::BodyExt;
 use promagg::store::memory::MemoryStore;
 use wasmtime::component::InstancePre;
 use wasmtime::Store;
-use wasmtime_wasi::WasiCtx;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
-use wasmtime_wasi_http::WasiHttpCtx;
 
 use crate::allowed_hosts::AllowedHosts;
 use crate::bindings::cron::SpinCronPre;
-use crate::host::kv::KvAccess;
 use crate::kv::faults::Faults;
 use crate::kv::{KvBackend, Stores};
 use crate::manifest::Manifest;
-use crate::outbound::OutboundHooks;
 use crate::profile::HostProfile;
 use crate::routes::Router;
 use crate::runtime_config::RuntimeConfig;
 use crate::serve::ServeHandle;
-use crate::state::HostState;
+use crate::state::{Grants, HostState};
 use crate::variables::{Providers, Resolver};
-use crate::{cron, engine, http_trigger};
+use crate::{cron, dependencies, engine, http_trigger};
 
 /// How to load an app.
 #[derive(Debug, Clone)]
@@ -67,9 +63,7 @@ impl Default for Options {
 struct LoadedComponent {
     proxy: Option<ProxyPre<HostState>>,
     cron: Option<SpinCronPre<HostState>>,
-    allowed_hosts: Arc<AllowedHosts>,
-    allowed_stores: Arc<HashSet<String>>,
-    environment: Vec<(String, String)>,
+    grants: Grants,
 }
 
 /// Shared state of a loaded app (what instances and the server reach).
@@ -132,28 +126,18 @@ impl AppInner {
             .components
             .get(id)
             .ok_or_else(|| anyhow!("unknown component ID {id:?}"))?;
-        let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdout().inherit_stderr();
-        for (k, v) in &c.environment {
-            wasi.env(k, v);
-        }
-        let component_id: Arc<str> = Arc::from(id);
-        let state = HostState {
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            table: wasmtime::component::ResourceTable::new(),
-            hooks: OutboundHooks::new(self.clone(), component_id.clone(), c.allowed_hosts.clone()),
-            kv: KvAccess {
-                allowed: c.allowed_stores.clone(),
-                stores: if cron {
-                    self.stores_cron.clone()
-                } else {
-                    self.stores_http.clone()
-                },
-            },
-            component_id,
-            vars: self.vars.clone(),
+        let stores = if cron {
+            self.stores_cron.clone()
+        } else {
+            self.stores_http.clone()
         };
+        let state = HostState::new(
+            self.clone(),
+            Arc::from(id),
+            &c.grants,
+            stores,
+            self.vars.clone(),
+        );
         Ok(Store::new(&engine::engine()?, state))
     }
 }
@@ -187,7 +171,7 @@ fn labels(manifest: &Manifest) -> Vec<String> {
 
 impl App {
     /// Loads `manifest` as `spin up` would: validates it, resolves variables, opens the
-    /// stores, compiles and pre-links every triggered component.
+    /// stores, compiles and pre-links every triggered component with its dependencies.
     pub async fn load(manifest: impl AsRef<Path>, options: Options) -> Result<App> {
         let manifest_path = manifest.as_ref().to_path_buf();
         let manifest = Manifest::load(&manifest_path)?;
@@ -263,11 +247,6 @@ impl App {
             if !is_http && !is_cron {
                 continue;
             }
-            if !c.dependencies.is_empty() {
-                bail!(
-                    "component {id:?} has [component.{id}.dependencies]; component dependencies are not supported by this test host"
-                );
-            }
             let (engine2, source, cache) = (
                 engine.clone(),
                 c.source.clone(),
@@ -280,7 +259,32 @@ impl App {
             .context("compiler task failed")?
             .with_context(|| format!("component {id:?}"))?;
             options.profile.check(id, &compiled, &engine)?;
-            let pre: InstancePre<HostState> = linker
+            let allowed_hosts = AllowedHosts::resolve(&c.allowed_outbound_hosts, &vars)
+                .with_context(|| format!("component {id:?}"))?;
+            let grants = Grants {
+                environment: c.environment.clone().into_iter().collect(),
+                allowed_hosts: Arc::new(allowed_hosts),
+                key_value_stores: Arc::new(c.key_value_stores.iter().cloned().collect()),
+                isolated: false,
+            };
+            let composed;
+            let component_linker = if c.dependencies.is_empty() {
+                &linker
+            } else {
+                let cx = dependencies::LinkContext {
+                    engine: &engine,
+                    linker: &linker,
+                    profile: options.profile,
+                    compile_cache: options.compile_cache.as_deref(),
+                };
+                composed = dependencies::link(&cx, id, &compiled, c, &grants)
+                    .await
+                    .with_context(|| {
+                        format!("failed to resolve dependencies for component {id:?}")
+                    })?;
+                &composed
+            };
+            let pre: InstancePre<HostState> = component_linker
                 .instantiate_pre(&compiled)
                 .map_err(anyhow::Error::from)
                 .with_context(|| format!("component {id:?} cannot be instantiated by this host"))?;
@@ -306,16 +310,12 @@ impl App {
             } else {
                 None
             };
-            let allowed_hosts = AllowedHosts::resolve(&c.allowed_outbound_hosts, &vars)
-                .with_context(|| format!("component {id:?}"))?;
             components.insert(
                 id.clone(),
                 LoadedComponent {
                     proxy,
                     cron,
-                    allowed_hosts: Arc::new(allowed_hosts),
-                    allowed_stores: Arc::new(c.key_value_stores.iter().cloned().collect()),
-                    environment: c.environment.clone().into_iter().collect(),
+                    grants,
                 },
             );
         }

@@ -5,7 +5,7 @@
 //! request), the cron trigger, key-value stores (Spin's SQLite store statement for
 //! statement, Spin's Redis store command for command, or the core's quirk-selectable
 //! in-memory store), variables, outbound HTTP with `allowed_outbound_hosts` and service
-//! chaining, and host profiles (`spin-up`, `cloud`).
+//! chaining, component dependencies, and host profiles (`spin-up`, `cloud`).
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -22,6 +22,7 @@ pub mod allowed_hosts;
 pub mod app;
 pub mod bindings;
 pub mod cron;
+pub mod dependencies;
 pub mod engine;
 pub mod host;
 pub mod http_trigger;

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::allowed_hosts::AllowedHosts;
+use crate::dependencies::DependencyName;
 use crate::variables::{validate_name, Template};
 
 /// A parsed and validated `spin.toml`.
@@ -126,7 +127,8 @@ pub struct Component {
     pub dependencies_inherit_configuration: bool,
 }
 
-/// A local component dependency (`"ns:pkg/iface" = { path = "dep.wasm" }`).
+/// A local component dependency (`"ns:pkg/iface" = { path = "dep.wasm" }`); registry, URL
+/// and app-component dependencies are refused at load.
 #[derive(Debug, Clone)]
 pub struct Dependency {
     /// Absolute path of the dependency's `.wasm` file.
@@ -180,6 +182,53 @@ struct RawComponent {
     dependencies_inherit_configuration: bool,
     #[serde(default)]
     dependencies: BTreeMap<String, toml::Value>,
+}
+
+/// `{ path = "...", export = "..." }`, the only dependency form this host loads.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLocalDependency {
+    path: String,
+    #[serde(default)]
+    export: Option<String>,
+}
+
+/// Reads one dependency's value: a local path, or an error naming the unsupported form.
+fn dependency(name: &str, value: toml::Value, dir: &Path) -> Result<Dependency> {
+    let table = match value {
+        toml::Value::String(version) => bail!(
+            "dependency {name:?}: registry dependencies (version requirement {version:?}) are not supported by this test host; use {{ path = \"...\" }}"
+        ),
+        toml::Value::Table(t) => t,
+        other => bail!(
+            "dependency {name:?}: expected a version string or a table such as {{ path = \"...\" }}, found {other}"
+        ),
+    };
+    if table.contains_key("path") {
+        let local: RawLocalDependency = table
+            .try_into()
+            .map_err(|e| anyhow!("dependency {name:?}: {}", e.message()))?;
+        return Ok(Dependency {
+            path: dir.join(local.path),
+            export: local.export,
+        });
+    }
+    if table.contains_key("version") || table.contains_key("registry") {
+        bail!(
+            "dependency {name:?}: registry dependencies ({{ version, registry, package }}) are not supported by this test host; use {{ path = \"...\" }}"
+        );
+    }
+    if table.contains_key("url") {
+        bail!(
+            "dependency {name:?}: URL dependencies ({{ url, digest }}) are not supported by this test host; download the component and use {{ path = \"...\" }}"
+        );
+    }
+    if table.contains_key("component") {
+        bail!(
+            "dependency {name:?}: dependencies on another component of the app ({{ component = \"...\" }}) are not supported by this test host; use {{ path = \"...\" }}"
+        );
+    }
+    bail!("dependency {name:?}: expected {{ path = \"...\" }} (optionally with `export`), found {table}")
 }
 
 #[derive(Deserialize)]
@@ -427,32 +476,7 @@ impl Manifest {
         }
         AllowedHosts::validate(&raw.allowed_outbound_hosts, app_variables)
             .context("invalid `allowed_outbound_hosts`")?;
-        let mut dependencies = BTreeMap::new();
-        for (name, dep) in raw.dependencies {
-            let dependency = match dep {
-                toml::Value::Table(t) => {
-                    let path = t.get("path").and_then(toml::Value::as_str).ok_or_else(|| {
-                        anyhow!(
-                            "dependency {name:?}: only local `{{ path = \"...\" }}` dependencies are supported by this test host"
-                        )
-                    })?;
-                    if let Some(k) = t.keys().find(|k| *k != "path" && *k != "export") {
-                        bail!("dependency {name:?}: unknown field {k:?}");
-                    }
-                    Dependency {
-                        path: dir.join(path),
-                        export: t
-                            .get("export")
-                            .and_then(toml::Value::as_str)
-                            .map(str::to_string),
-                    }
-                }
-                other => bail!(
-                    "dependency {name:?}: registry dependencies ({other}) are not supported by this test host; use {{ path = \"...\" }}"
-                ),
-            };
-            dependencies.insert(name, dependency);
-        }
+        let dependencies = Self::dependencies(raw.dependencies, dir)?;
         Ok(Component {
             id: id.to_string(),
             source,
@@ -463,6 +487,35 @@ impl Manifest {
             dependencies,
             dependencies_inherit_configuration: raw.dependencies_inherit_configuration,
         })
+    }
+}
+
+impl Manifest {
+    /// Validates a `[component.<id>.dependencies]` table as Spin does: valid names, no export
+    /// for a whole package, no two names that could satisfy one import.
+    fn dependencies(
+        raw: BTreeMap<String, toml::Value>,
+        dir: &Path,
+    ) -> Result<BTreeMap<String, Dependency>> {
+        let mut names: Vec<(String, DependencyName)> = Vec::new();
+        let mut dependencies = BTreeMap::new();
+        for (key, value) in raw {
+            let name: DependencyName = key
+                .parse()
+                .map_err(|e| anyhow!("dependency {key:?}: invalid dependency name: {e}"))?;
+            let dep = dependency(&key, value, dir)?;
+            if dep.export.is_some() && !name.accepts_export() {
+                bail!(
+                    "dependency {key:?}: using an export to satisfy a whole package is not permitted; name an interface (`{key}/<interface>`)"
+                );
+            }
+            if let Some((other, _)) = names.iter().find(|(_, n)| n.conflicts_with(&name)) {
+                bail!("dependency {key:?} conflicts with {other:?}: both could satisfy the same import");
+            }
+            names.push((key.clone(), name));
+            dependencies.insert(key, dep);
+        }
+        Ok(dependencies)
     }
 }
 
@@ -590,6 +643,87 @@ source = "target/pusher.wasm"
 
         let e = err("");
         assert!(e.contains("no [[trigger.http]]"), "{e}");
+    }
+
+    fn with_dependencies(deps: &str) -> String {
+        format!(
+            "[[trigger.http]]\nroute = \"/\"\ncomponent = \"a\"\n[component.a]\nsource = \"a.wasm\"\n[component.a.dependencies]\n{deps}"
+        )
+    }
+
+    #[test]
+    fn local_dependencies_are_read() {
+        let m = parse(&with_head(&format!(
+            "{}\n[component.b]\nsource = \"b.wasm\"\ndependencies_inherit_configuration = true\n[component.b.dependencies]\n\"foo:bar\" = {{ path = \"bar.wasm\" }}\n",
+            with_dependencies(
+                "\"test:deps/counter\" = { path = \"deps/provider.wasm\" }\n\"test:deps/other@1.0.0\" = { path = \"o.wasm\", export = \"test:deps/counter\" }\nplain-name = { path = \"p.wasm\" }\n"
+            )
+        )))
+        .unwrap();
+        let a = &m.components["a"];
+        assert!(!a.dependencies_inherit_configuration);
+        assert_eq!(
+            a.dependencies["test:deps/counter"].path,
+            PathBuf::from("/app/deps/provider.wasm")
+        );
+        assert_eq!(a.dependencies["test:deps/counter"].export, None);
+        assert_eq!(
+            a.dependencies["test:deps/other@1.0.0"].export.as_deref(),
+            Some("test:deps/counter")
+        );
+        assert!(a.dependencies.contains_key("plain-name"));
+        assert!(m.components["b"].dependencies_inherit_configuration);
+    }
+
+    #[test]
+    fn unsupported_and_invalid_dependencies_are_refused() {
+        let e = err(&with_dependencies("\"foo:bar\" = \"1.0.0\"\n"));
+        assert!(
+            e.contains("line 7")
+                && e.contains("registry dependencies (version requirement \"1.0.0\")"),
+            "{e}"
+        );
+        let e = err(&with_dependencies(
+            "\"foo:bar\" = { version = \"1.0.0\", registry = \"example.com\" }\n",
+        ));
+        assert!(
+            e.contains("registry dependencies ({ version, registry, package })"),
+            "{e}"
+        );
+        let e = err(&with_dependencies(
+            "\"foo:bar\" = { url = \"https://example.com/c.wasm\", digest = \"sha256:00\" }\n",
+        ));
+        assert!(e.contains("URL dependencies"), "{e}");
+        let e = err(&with_dependencies("\"foo:bar\" = { component = \"b\" }\n"));
+        assert!(e.contains("another component of the app"), "{e}");
+        let e = err(&with_dependencies(
+            "\"foo:bar\" = { path = \"x.wasm\", digest = \"y\" }\n",
+        ));
+        assert!(
+            e.contains("dependency \"foo:bar\"") && e.contains("digest"),
+            "{e}"
+        );
+        let e = err(&with_dependencies("\"foo:bar\" = 3\n"));
+        assert!(e.contains("expected a version string or a table"), "{e}");
+        let e = err(&with_dependencies("\"foo:bar\" = { export = \"x\" }\n"));
+        assert!(e.contains("expected { path = \"...\" }"), "{e}");
+        let e = err(&with_dependencies("\"Foo:bar\" = { path = \"x.wasm\" }\n"));
+        assert!(
+            e.contains("invalid dependency name: namespace \"Foo\""),
+            "{e}"
+        );
+        let e = err(&with_dependencies(
+            "\"foo:bar\" = { path = \"x.wasm\", export = \"foo:bar/baz\" }\n",
+        ));
+        assert!(e.contains("export to satisfy a whole package"), "{e}");
+        let e = err(&with_dependencies(
+            "\"foo:bar\" = { path = \"x.wasm\" }\n\"foo:bar/baz@0.1.0\" = { path = \"y.wasm\" }\n",
+        ));
+        assert!(e.contains("conflicts with \"foo:bar\""), "{e}");
+        let ok = parse(&with_head(&with_dependencies(
+            "\"foo:bar/baz\" = { path = \"x.wasm\" }\n\"foo:bar/bub\" = { path = \"y.wasm\" }\n",
+        )));
+        assert!(ok.is_ok(), "disjoint interfaces of one package are fine");
     }
 
     #[test]

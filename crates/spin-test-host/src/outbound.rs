@@ -7,6 +7,10 @@
 //! A `http://<component>.spin.internal/...` request is service chaining: it runs that
 //! component directly (its `/...` route, client address `0.0.0.0:0`), whatever its route,
 //! private ones included. Anything else goes to the network.
+//!
+//! A component dependency that does not inherit its parent's configuration gets no
+//! outbound HTTP at all: every request fails with `internal-error("Access denied")`, what
+//! Spin's deny adapter answers.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -29,21 +33,37 @@ const CHAINED_CLIENT_ADDR: SocketAddr =
 const SELF_CLIENT_ADDR: SocketAddr =
     SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 0);
 
+/// What Spin's deny adapter answers a dependency's outbound request with.
+pub const DENIED_BY_ADAPTER: &str = "Access denied";
+
 /// The wasi:http hooks of one instance.
 pub struct OutboundHooks {
     app: Arc<AppInner>,
     component_id: Arc<str>,
     allowed: Arc<AllowedHosts>,
+    isolated: bool,
 }
 
 impl OutboundHooks {
-    /// Hooks for an instance of `component_id`.
-    pub fn new(app: Arc<AppInner>, component_id: Arc<str>, allowed: Arc<AllowedHosts>) -> Self {
+    /// Hooks for an instance of `component_id`; `isolated` denies every request as Spin's
+    /// deny adapter does for a dependency without inherited configuration.
+    pub fn new(
+        app: Arc<AppInner>,
+        component_id: Arc<str>,
+        allowed: Arc<AllowedHosts>,
+        isolated: bool,
+    ) -> Self {
         OutboundHooks {
             app,
             component_id,
             allowed,
+            isolated,
         }
+    }
+
+    /// The app the instance belongs to.
+    pub fn app(&self) -> &Arc<AppInner> {
+        &self.app
     }
 }
 
@@ -61,6 +81,11 @@ impl WasiHttpHooks for OutboundHooks {
         options: Option<RequestOptions>,
         _fut: IoFuture,
     ) -> Box<dyn Future<Output = SendResult> + Send> {
+        if self.isolated {
+            return Box::new(async {
+                Err(Error::InternalError(Some(DENIED_BY_ADAPTER.to_string())))
+            });
+        }
         let app = self.app.clone();
         let allowed = self.allowed.clone();
         let component = self.component_id.clone();

@@ -5,6 +5,10 @@
 //! A list-keys cursor is refused. Empty batch calls return at once without touching the
 //! store. A failed swap opens a new CAS handle on the same key and reads it before handing
 //! it back. A backend "panic" traps the instance.
+//!
+//! A dependency that does not inherit its parent's configuration may open no store: as
+//! under Spin's deny adapter, `fermyon:spin/key-value.open` answers `no-such-store` and
+//! `wasi:keyvalue/store.open` `access-denied`.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -250,6 +254,9 @@ impl legacy::HostStore for HostState {
         &mut self,
         label: String,
     ) -> wasmtime::Result<Result<Resource<Bucket>, legacy::Error>> {
+        if self.isolated {
+            return Ok(Err(legacy::Error::NoSuchStore));
+        }
         match self.kv.open(&label) {
             Ok(store) => Ok(Ok(self.table.push(Bucket { store })?)),
             Err(OpenError::AccessDenied) => Ok(Err(legacy::Error::AccessDenied)),

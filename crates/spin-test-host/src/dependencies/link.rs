@@ -1,0 +1,351 @@
+//! Load time: which dependency satisfies which import of a component, checked as
+//! `spin-compose` checks it, and a linker whose definitions of those imports call into the
+//! dependency.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
+use wasmtime::component::{Component, ComponentExportIndex, Linker};
+use wasmtime::Engine;
+
+use super::instances::{call, Dependency};
+use super::name::DependencyName;
+use crate::engine;
+use crate::manifest;
+use crate::profile::HostProfile;
+use crate::state::{Grants, HostState};
+
+/// What linking needs from the app being loaded.
+pub struct LinkContext<'a> {
+    /// The engine.
+    pub engine: &'a Engine,
+    /// The host's linker (every interface of the profile); dependencies link against it.
+    pub linker: &'a Linker<HostState>,
+    /// The host profile (a dependency's imports are checked against it too).
+    pub profile: HostProfile,
+    /// Where compiled components are cached on disk.
+    pub compile_cache: Option<&'a Path>,
+}
+
+/// The linker for component `id` (compiled as `parent`): the host's, plus each import a
+/// dependency of `spec` satisfies, defined as calls into that dependency. `grants` are the
+/// component's own, from which each dependency's are derived.
+pub async fn link(
+    cx: &LinkContext<'_>,
+    id: &str,
+    parent: &Component,
+    spec: &manifest::Component,
+    grants: &Grants,
+) -> Result<Linker<HostState>> {
+    let imports: BTreeMap<String, ComponentItem> = parent
+        .component_type()
+        .imports(cx.engine)
+        .map(|(name, item)| (name.to_string(), item.ty))
+        .collect();
+
+    // Import name -> indices (in `keys`) of the dependencies matching it.
+    let keys: Vec<&String> = spec.dependencies.keys().collect();
+    let mut satisfied: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (index, key) in keys.iter().enumerate() {
+        let name: DependencyName = key
+            .parse()
+            .map_err(|e| anyhow!("dependency {key:?}: invalid dependency name: {e}"))?;
+        let mut matched = false;
+        for import in imports.keys().filter(|i| name.matches_import(i)) {
+            satisfied.entry(import).or_default().push(index);
+            matched = true;
+        }
+        if !matched {
+            bail!("dependency {key:?} doesn't match any imports of component {id:?}");
+        }
+    }
+    let conflicts: Vec<String> = satisfied
+        .iter()
+        .filter(|(_, deps)| deps.len() > 1)
+        .map(|(import, deps)| {
+            let by: Vec<&String> = deps.iter().map(|&i| keys[i]).collect();
+            format!("import {import:?} satisfied by dependencies {by:?}")
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        bail!(
+            "component {id:?} has dependency conflicts: {}",
+            conflicts.join("; ")
+        );
+    }
+
+    // Every export is checked before any dependency is linked to the host, as Spin checks
+    // the composition before the host instantiates it.
+    let mut compiled = Vec::new();
+    for (key, dep) in &spec.dependencies {
+        let component = compile(cx, &dep.path)
+            .await
+            .with_context(|| format!("dependency {key:?} of component {id:?}"))?;
+        compiled.push(component);
+    }
+    let mut forwards = Vec::new();
+    for (import, deps) in &satisfied {
+        let index = deps[0];
+        let plug = Plug {
+            engine: cx.engine,
+            dependency: keys[index],
+            component: &compiled[index],
+            import,
+            export_name: spec.dependencies[keys[index]]
+                .export
+                .as_deref()
+                .unwrap_or(import),
+        };
+        forwards.extend(
+            plug.functions(&imports[*import])?
+                .into_iter()
+                .map(|f| (index, f)),
+        );
+    }
+
+    let grants = Grants::for_dependency(grants, spec.dependencies_inherit_configuration);
+    let mut dependencies = Vec::new();
+    for (index, (key, component)) in keys.iter().zip(&compiled).enumerate() {
+        cx.profile
+            .check(&format!("{key} (dependency of {id})"), component, cx.engine)?;
+        let pre = cx
+            .linker
+            .instantiate_pre(component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| {
+                format!(
+                    "dependency {key:?} of component {id:?} cannot be instantiated by this host"
+                )
+            })?;
+        dependencies.push(Arc::new(Dependency {
+            index,
+            name: key.to_string(),
+            pre,
+            grants: grants.clone(),
+        }));
+    }
+
+    let mut linker = cx.linker.clone();
+    // A dependency may stand in for an interface the host offers too; it wins, as in Spin's
+    // composition where the import no longer reaches the host.
+    linker.allow_shadowing(true);
+    for (index, f) in forwards {
+        f.define(&mut linker, &dependencies[index])?;
+    }
+    Ok(linker)
+}
+
+async fn compile(cx: &LinkContext<'_>, path: &Path) -> Result<Component> {
+    let (engine, path, cache) = (
+        cx.engine.clone(),
+        path.to_path_buf(),
+        cx.compile_cache.map(Path::to_path_buf),
+    );
+    tokio::task::spawn_blocking(move || engine::compile(&engine, &path, cache.as_deref()))
+        .await
+        .context("compiler task failed")?
+}
+
+/// One import of the parent and the dependency export plugged into it.
+struct Plug<'a> {
+    engine: &'a Engine,
+    dependency: &'a str,
+    component: &'a Component,
+    import: &'a str,
+    export_name: &'a str,
+}
+
+/// One function of the parent's imports, answered by a dependency's export.
+struct Forward {
+    /// The imported instance holding the function (`None`: a top-level function import).
+    instance: Option<String>,
+    /// The function's name.
+    name: String,
+    /// The dependency's export answering it.
+    export: ComponentExportIndex,
+}
+
+impl Plug<'_> {
+    fn incompatible(&self, why: impl std::fmt::Display) -> anyhow::Error {
+        anyhow!(
+            "dependency {:?} exports {:?} which is not compatible with import {:?}: {why}",
+            self.dependency,
+            self.export_name,
+            self.import
+        )
+    }
+
+    fn not_forwardable(&self, what: impl std::fmt::Display) -> anyhow::Error {
+        anyhow!(
+            "import {:?} satisfied by dependency {:?} {what}: this test host passes only plain values between a component and its dependencies",
+            self.import,
+            self.dependency
+        )
+    }
+
+    /// The functions of the import, each with the dependency export answering it; an
+    /// error when the export is missing or its type differs.
+    fn functions(&self, import_ty: &ComponentItem) -> Result<Vec<Forward>> {
+        let (export_ty, export) = self
+            .component
+            .get_export(None, self.export_name)
+            .ok_or_else(|| {
+                anyhow!(
+                    "dependency {:?} doesn't export {:?} to satisfy import {:?}",
+                    self.dependency,
+                    self.export_name,
+                    self.import
+                )
+            })?;
+        match (import_ty, &export_ty) {
+            (ComponentItem::ComponentFunc(want), ComponentItem::ComponentFunc(have)) => {
+                self.check_func(self.import, want, have)?;
+                Ok(vec![Forward {
+                    instance: None,
+                    name: self.import.to_string(),
+                    export,
+                }])
+            }
+            (ComponentItem::ComponentInstance(want), ComponentItem::ComponentInstance(have)) => {
+                let mut functions = Vec::new();
+                for (name, item) in want.exports(self.engine) {
+                    match item.ty {
+                        ComponentItem::ComponentFunc(want_fn) => {
+                            let have_fn = match have.get_export(self.engine, name).map(|e| e.ty) {
+                                Some(ComponentItem::ComponentFunc(f)) => f,
+                                _ => {
+                                    return Err(
+                                        self.incompatible(format!("it has no function `{name}`"))
+                                    )
+                                }
+                            };
+                            self.check_func(name, &want_fn, &have_fn)?;
+                            let index = self
+                                .component
+                                .get_export_index(Some(&export), name)
+                                .ok_or_else(|| {
+                                    self.incompatible(format!("it has no function `{name}`"))
+                                })?;
+                            functions.push(Forward {
+                                instance: Some(self.import.to_string()),
+                                name: name.to_string(),
+                                export: index,
+                            });
+                        }
+                        // Plain types travel inside the functions' values; those are checked.
+                        ComponentItem::Type(_) => {}
+                        ComponentItem::Resource(_) => {
+                            return Err(self.not_forwardable(format!("defines resource `{name}`")))
+                        }
+                        other => {
+                            return Err(self.not_forwardable(format!(
+                                "contains `{name}` ({})",
+                                item_kind(&other)
+                            )))
+                        }
+                    }
+                }
+                Ok(functions)
+            }
+            (want, have) => Err(self.incompatible(format!(
+                "the import is {} and the export {}",
+                item_kind(want),
+                item_kind(have)
+            ))),
+        }
+    }
+
+    /// Refuses a function whose signature differs, or that would pass resources or async
+    /// values.
+    fn check_func(&self, name: &str, want: &ComponentFunc, have: &ComponentFunc) -> Result<()> {
+        let want_params: Vec<Type> = want.params().map(|(_, t)| t).collect();
+        let have_params: Vec<Type> = have.params().map(|(_, t)| t).collect();
+        let want_results: Vec<Type> = want.results().collect();
+        if want_params != have_params
+            || !want_results
+                .iter()
+                .eq(have.results().collect::<Vec<_>>().iter())
+            || want.async_() != have.async_()
+        {
+            return Err(self.incompatible(format!("function `{name}` has a different signature")));
+        }
+        if want.async_() {
+            return Err(self.not_forwardable(format!("has async function `{name}`")));
+        }
+        if let Some(what) = want_params.iter().chain(&want_results).find_map(unportable) {
+            return Err(self.not_forwardable(format!("has function `{name}` passing {what}")));
+        }
+        Ok(())
+    }
+}
+
+impl Forward {
+    /// Defines the function in `linker` as a call into `dependency`.
+    fn define(self, linker: &mut Linker<HostState>, dependency: &Arc<Dependency>) -> Result<()> {
+        let mut at = match &self.instance {
+            Some(instance) => linker.instance(instance)?,
+            None => linker.root(),
+        };
+        let (dependency, export) = (dependency.clone(), self.export);
+        at.func_new_async(&self.name, move |store, _ty, params, results| {
+            let dependency = dependency.clone();
+            Box::new(async move {
+                call(store, &dependency, &export, params, results)
+                    .await
+                    .map_err(wasmtime::Error::from_anyhow)
+            })
+        })
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("defining `{}`", self.name))
+    }
+}
+
+fn item_kind(item: &ComponentItem) -> &'static str {
+    match item {
+        ComponentItem::ComponentFunc(_) => "a function",
+        ComponentItem::CoreFunc(_) => "a core function",
+        ComponentItem::Module(_) => "a core module",
+        ComponentItem::Component(_) => "a component",
+        ComponentItem::ComponentInstance(_) => "an instance",
+        ComponentItem::Type(_) => "a type",
+        ComponentItem::Resource(_) => "a resource",
+    }
+}
+
+/// What in `ty` cannot be copied from one store to another, if anything.
+fn unportable(ty: &Type) -> Option<&'static str> {
+    match ty {
+        Type::Own(_) | Type::Borrow(_) => Some("a resource handle"),
+        Type::Future(_) | Type::Stream(_) | Type::ErrorContext => Some("an async value"),
+        Type::List(l) => unportable(&l.ty()),
+        Type::FixedLengthList(l) => unportable(&l.ty()),
+        Type::Map(m) => unportable(&m.key()).or_else(|| unportable(&m.value())),
+        Type::Record(r) => r.fields().find_map(|f| unportable(&f.ty)),
+        Type::Tuple(t) => t.types().find_map(|t| unportable(&t)),
+        Type::Variant(v) => v.cases().find_map(|c| c.ty.as_ref().and_then(unportable)),
+        Type::Option(o) => unportable(&o.ty()),
+        Type::Result(r) => r
+            .ok()
+            .as_ref()
+            .and_then(unportable)
+            .or_else(|| r.err().as_ref().and_then(unportable)),
+        Type::Bool
+        | Type::S8
+        | Type::U8
+        | Type::S16
+        | Type::U16
+        | Type::S32
+        | Type::U32
+        | Type::S64
+        | Type::U64
+        | Type::Float32
+        | Type::Float64
+        | Type::Char
+        | Type::String
+        | Type::Enum(_)
+        | Type::Flags(_) => None,
+    }
+}
