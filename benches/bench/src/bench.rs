@@ -180,7 +180,7 @@ impl Bench {
         };
         let empty = || Run {
             answers: Vec::new(),
-            elapsed: Duration::ZERO,
+            window: Duration::ZERO,
         };
         let (mut base, mut subj) = (empty(), empty());
         for _ in 0..rounds {

@@ -46,6 +46,9 @@ pub struct Answer {
     pub sent: usize,
     /// Response body bytes.
     pub received: usize,
+    /// True when the answer came within the run's planned duration (throughput counts
+    /// only these: requests still in flight at the end would stretch the run).
+    pub in_window: bool,
 }
 
 impl Answer {
@@ -55,13 +58,13 @@ impl Answer {
     }
 }
 
-/// Every answer of a run and how long the run took.
+/// Every answer of a run and how long it sent load.
 #[derive(Debug, Clone)]
 pub struct Run {
     /// All answers, in no particular order.
     pub answers: Vec<Answer>,
-    /// From the start to the last answer.
-    pub elapsed: Duration,
+    /// The planned duration (shorter if every client finished earlier).
+    pub window: Duration,
 }
 
 /// One keep-alive connection to a server.
@@ -209,6 +212,7 @@ pub async fn run_from(
                             latency: reply.latency,
                             sent,
                             received: reply.body.len(),
+                            in_window: Instant::now() <= deadline,
                         },
                         Err(_) => {
                             // Do not spin on a refused connection.
@@ -220,6 +224,7 @@ pub async fn run_from(
                                 latency: t0.elapsed(),
                                 sent,
                                 received: 0,
+                                in_window: Instant::now() <= deadline,
                             }
                         }
                     };
@@ -236,7 +241,7 @@ pub async fn run_from(
     }
     Ok(Run {
         answers,
-        elapsed: start.elapsed(),
+        window: plan.duration.min(start.elapsed()),
     })
 }
 
@@ -244,7 +249,7 @@ impl Run {
     /// One run made of `self` followed by `next`.
     pub fn extend(&mut self, next: Run) {
         self.answers.extend(next.answers);
-        self.elapsed += next.elapsed;
+        self.window += next.window;
     }
 
     /// The first request number no client has used yet.

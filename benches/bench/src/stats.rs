@@ -14,7 +14,7 @@ pub struct Summary {
     pub refused: BTreeMap<u16, u64>,
     /// Transport errors (no answer).
     pub errors: u64,
-    /// Acknowledged requests per second.
+    /// Acknowledged requests per second of the load window.
     pub rate: f64,
     /// Median latency of acknowledged requests.
     pub p50: Duration,
@@ -24,8 +24,8 @@ pub struct Summary {
     pub sent_per_request: f64,
     /// Mean response body bytes of acknowledged requests.
     pub received_per_request: f64,
-    /// Run length.
-    pub elapsed: Duration,
+    /// The load window.
+    pub window: Duration,
 }
 
 /// The `q`-quantile (0..=1) of sorted durations, nearest-rank; zero when empty.
@@ -40,11 +40,11 @@ pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
 impl Summary {
     /// Summarizes every answer of `run`.
     pub fn of(run: &Run) -> Summary {
-        Self::of_answers(&run.answers, run.elapsed)
+        Self::of_answers(&run.answers, run.window)
     }
 
-    /// Summarizes `answers` collected over `elapsed`.
-    pub fn of_answers(answers: &[Answer], elapsed: Duration) -> Summary {
+    /// Summarizes `answers` of a load window of `window`.
+    pub fn of_answers(answers: &[Answer], window: Duration) -> Summary {
         let ok: Vec<&Answer> = answers.iter().filter(|a| a.ok()).collect();
         let mut latencies: Vec<Duration> = ok.iter().map(|a| a.latency).collect();
         latencies.sort_unstable();
@@ -59,13 +59,13 @@ impl Summary {
             ok: ok.len() as u64,
             refused,
             errors: answers.iter().filter(|a| a.status.is_none()).count() as u64,
-            rate: ok.len() as f64 / elapsed.as_secs_f64().max(1e-9),
+            rate: ok.iter().filter(|a| a.in_window).count() as f64 / window.as_secs_f64().max(1e-9),
             p50: quantile(&latencies, 0.50),
             p99: quantile(&latencies, 0.99),
             sent_per_request: answers.iter().map(|a| a.sent).sum::<usize>() as f64
                 / answers.len().max(1) as f64,
             received_per_request: ok.iter().map(|a| a.received).sum::<usize>() as f64 / n,
-            elapsed,
+            window,
         }
     }
 
@@ -149,6 +149,7 @@ mod tests {
             latency: Duration::from_millis(ms),
             sent: 10,
             received: 4,
+            in_window: ms < 100,
         }
     }
 
@@ -167,15 +168,17 @@ mod tests {
         let answers = [
             answer(Some(200), 1),
             answer(Some(204), 3),
+            answer(Some(200), 500),
             answer(Some(503), 100),
             answer(None, 100),
         ];
         let s = Summary::of_answers(&answers, Duration::from_secs(2));
-        assert_eq!(s.ok, 2);
-        assert_eq!(s.rate, 1.0);
+        assert_eq!(s.ok, 3);
+        assert_eq!(s.rate, 1.0, "the answer after the window is not counted");
         assert_eq!(s.errors, 1);
         assert_eq!(s.refused.get(&503), Some(&1));
-        assert_eq!(s.p99, Duration::from_millis(3));
+        assert_eq!(s.p50, Duration::from_millis(3));
+        assert_eq!(s.p99, Duration::from_millis(500));
         assert_eq!(s.sent_per_request, 10.0);
         assert_eq!(s.received_per_request, 4.0);
         assert_eq!(s.failures(), "503×1, transport errors×1");

@@ -173,6 +173,9 @@ pub fn run(b: &mut Bench, kind: Kind) -> Result<()> {
     let trivial = b.trivial()?;
     let mut gw = b.gateway(&[])?;
     let addr = gw.serve(&b.server)?;
+    if kind == Kind::Hot {
+        super::anatomy::run(b, title, trivial, addr)?;
+    }
     let before = b.trivial_counter()?;
     let (base, run) = b.paired(
         clients,
@@ -285,6 +288,7 @@ mod tests {
             latency: Duration::from_millis(1),
             sent: 0,
             received: 0,
+            in_window: true,
         }
     }
 

@@ -161,6 +161,7 @@ mod tests {
                 latency: Duration::ZERO,
                 sent: 0,
                 received: 0,
+                in_window: true,
             })
             .collect();
         let per = acknowledged(&answers);
