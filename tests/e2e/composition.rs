@@ -1,11 +1,12 @@
 //! Composition: a component that imports `promagg:gateway/ingest` (`wit/promagg-gateway`),
-//! plugged together with promagg's `ingest` component exactly as its manifest's
+//! plugged together with promagg's `ingest` component as its manifest's
 //! `[component.orders.dependencies]` declares, records metrics that the gateway of the same
 //! app serves, aggregated like pushes; refusals come back as the WIT error kinds.
 //!
-//! The test host does not compose dependencies itself (Spin does, at load), so the test does
-//! what Spin would: it composes the example's `orders` component with the declared
-//! dependency (`wasm-compose`) and runs the result with the gateway on one key-value store.
+//! Two ways: the example manifest as is (the test host links local dependencies as Spin
+//! does), and the composition done ahead of time with `wasm-compose` (what `wac plug` or
+//! `wasm-tools compose` produce for hosts without component dependencies), run with the
+//! gateway on one key-value store.
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +29,7 @@ fn built(path: &Path) -> PathBuf {
     path.to_path_buf()
 }
 
-/// Composes the example's `orders` component with its declared `ingest` dependency.
+/// Composes the example's `orders` component with its declared `ingest` dependency, ahead of time.
 fn compose_example(out: &Path) -> PathBuf {
     let manifest = Manifest::load(&support::root().join(EXAMPLE)).expect("example manifest");
     let orders = manifest.components.get("orders").expect("component orders");
@@ -157,5 +158,26 @@ async fn refusals_come_back_as_wit_errors() {
         sample(&metrics, r#"orders_last_value_dollars{plan="pro"}"#),
         None,
         "nothing after the refused call was recorded:\n{metrics}"
+    );
+}
+
+/// `examples/ingest-consumer/spin.toml` as `spin up` would run it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_manifest_runs_with_its_dependency() {
+    let dir = support::tempdir();
+    let manifest = support::root().join(EXAMPLE);
+    let opts = Options {
+        env_variables: false,
+        state_dir: Some(dir.path().to_path_buf()),
+        ..Options::default()
+    };
+    let app = App::load(&manifest, opts).await.expect("example app loads");
+    let (status, body) = send(&app, "POST", "/orders?plan=free&value=5", "").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, metrics) = send(&app, "GET", "/metrics", "").await;
+    assert_eq!(
+        sample(&metrics, r#"orders_total{plan="free"}"#),
+        Some(1.0),
+        "{metrics}"
     );
 }
