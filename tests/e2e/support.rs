@@ -168,7 +168,10 @@ pub async fn hammer(
                             // again later).
                             if let Err(e) = app.fire_cron("pusher").await {
                                 let msg = format!("{e:#}");
-                                assert!(msg.contains("database is locked"), "cron run failed: {msg}");
+                                assert!(
+                                    msg.contains("database is locked"),
+                                    "cron run failed: {msg}"
+                                );
                             }
                         }
                         Folds::PushOnFirstApp => {
