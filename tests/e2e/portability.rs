@@ -392,6 +392,12 @@ async fn cloud_limits_keep_every_value_under_1_mb() {
     };
     let max_body = default("max_body_bytes");
     let max_series = default("max_total_series");
+    // Keys: shards, meta and the backlog limit leave room for writes in flight past the check.
+    let keys_at_backlog_limit = CLOUD_SHARDS + 1 + default("max_pending_deltas");
+    assert!(
+        keys_at_backlog_limit + 100 <= CLOUD_MAX_KEYS,
+        "{keys_at_backlog_limit}"
+    );
 
     // The largest delta record one request can write: as many series as allowed, each line
     // as short as lets them all fit in the body limit (the record costs about 22 bytes per
