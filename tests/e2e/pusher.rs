@@ -207,3 +207,59 @@ async fn a_real_prometheus_receives_the_exact_values() {
     assert_eq!(prom.query("e2e_total{src=\"promagg\"}").await, Some(7.0));
     assert_eq!(prom.query("e2e_gauge").await, Some(41.5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_guard_both_components() {
+    let dir = support::tempdir();
+    let app = load(
+        Setup::default()
+            .var("auth_write_tokens", "w-token")
+            .var("auth_admin_tokens", "adm-token")
+            .var("push_interval", "2s"),
+        dir.path(),
+    )
+    .await;
+    let bearer = |t: &str| format!("Bearer {t}");
+    let (w, adm) = (bearer("w-token"), bearer("adm-token"));
+    assert_eq!(send(&app, "PATCH", "/metrics/a_total", "").await.0, 401);
+    assert_eq!(
+        support::send_with(
+            &app,
+            "PATCH",
+            "/metrics/a_total",
+            &[("authorization", &w)],
+            ""
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        send(&app, "GET", "/metrics", "").await.0,
+        200,
+        "reads are open without read tokens"
+    );
+    let all = "/metrics/__all";
+    assert_eq!(
+        support::send_with(&app, "DELETE", all, &[("authorization", &w)], "")
+            .await
+            .0,
+        403
+    );
+    assert_eq!(send(&app, "POST", "/-/push", "").await.0, 401);
+    assert_eq!(
+        support::send_with(&app, "POST", "/-/push", &[("authorization", &w)], "")
+            .await
+            .0,
+        403
+    );
+    let (status, report) =
+        support::send_with(&app, "POST", "/-/push", &[("authorization", &adm)], "").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        support::send_with(&app, "DELETE", all, &[("authorization", &adm)], "")
+            .await
+            .0,
+        200
+    );
+}

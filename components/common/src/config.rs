@@ -76,6 +76,16 @@ pub fn engine_config() -> Result<EngineConfig> {
     Ok(cfg)
 }
 
+/// Tokens per scope (`auth_read_tokens`, `auth_write_tokens`, `auth_admin_tokens`).
+pub fn auth_config() -> Result<AuthConfig> {
+    let tokens = |name: &str| -> Result<String> { Ok(var(name)?.unwrap_or_default()) };
+    Ok(AuthConfig::from_lists(
+        &tokens("auth_read_tokens")?,
+        &tokens("auth_write_tokens")?,
+        &tokens("auth_admin_tokens")?,
+    ))
+}
+
 /// Gateway settings: engine settings plus TTL defaults.
 pub fn api_config() -> Result<ApiConfig> {
     let default_ttl_ms = var("default_ttl")?
@@ -91,16 +101,11 @@ pub fn api_config() -> Result<ApiConfig> {
             ttl_by_prefix.push((prefix.trim().to_string(), ttl));
         }
     }
-    let tokens = |name: &str| -> Result<String> { Ok(var(name)?.unwrap_or_default()) };
     Ok(ApiConfig {
         engine: engine_config()?,
         default_ttl_ms,
         ttl_by_prefix,
-        auth: AuthConfig::from_lists(
-            &tokens("auth_read_tokens")?,
-            &tokens("auth_write_tokens")?,
-            &tokens("auth_admin_tokens")?,
-        ),
+        auth: auth_config()?,
     })
 }
 

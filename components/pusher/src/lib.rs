@@ -4,6 +4,7 @@
 
 mod transport;
 
+use promagg::api::Scope;
 use promagg::pusher::{self, RunReport, Trigger};
 use promagg_spin::{config, kv::SpinStore};
 use spin_sdk::http_component;
@@ -54,20 +55,25 @@ export!(Cron);
 /// `POST /-/push`: one run now; answers with what was sent.
 #[http_component]
 fn push_now(req: http::Request<Vec<u8>>) -> anyhow::Result<http::Response<Vec<u8>>> {
+    let auth = match config::auth_config() {
+        Ok(a) => a,
+        Err(e) => return Ok(text(500, format!("configuration: {e:#}\n"))),
+    };
+    if let Err(e) = auth.check(&req, Scope::Admin) {
+        eprintln!("promagg: POST /-/push -> {}: {}", e.status, e.message);
+        return Ok(e.into_response());
+    }
     if req.method() != http::Method::POST {
-        return Ok(http::Response::builder()
-            .status(405)
-            .header("allow", "POST")
-            .header("content-type", "text/plain; charset=utf-8")
-            .body(b"method not allowed; POST /-/push runs a push\n".to_vec())?);
+        return Ok(promagg::api::ApiError::method_not_allowed("POST").into_response());
     }
     let (status, body) = match run_once(Trigger::OnDemand) {
         Ok(report) if report.error.is_some() => (502, report.to_text()),
         Ok(report) => (200, report.to_text()),
         Err(e) => (503, format!("error={e:#}\n")),
     };
-    Ok(http::Response::builder()
-        .status(status)
-        .header("content-type", "text/plain; charset=utf-8")
-        .body(body.into_bytes())?)
+    Ok(text(status, body))
+}
+
+fn text(status: u16, body: String) -> http::Response<Vec<u8>> {
+    promagg::api::text_response(status, body)
 }
