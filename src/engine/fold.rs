@@ -14,6 +14,9 @@ use super::state::State;
 use super::view::{load, shard_count};
 use super::{EngineConfig, EngineError};
 
+/// Most removed series remembered for staleness markers.
+pub const MAX_STALE: usize = 2_000;
+
 /// What a fold did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FoldReport {
@@ -97,22 +100,30 @@ pub fn fold<S: Store>(
             }),
     );
     meta.stale.extend(state.removed_records());
+    // Staleness markers are a courtesy to dashboards: keep the newest MAX_STALE so meta stays
+    // small (cloud hosts cap a value at 1 MB) when no remote_write endpoint drains them.
+    if meta.stale.len() > MAX_STALE {
+        let excess = meta.stale.len() - MAX_STALE;
+        meta.stale.drain(..excess);
+    }
 
     if let Some(epoch) = current_epoch {
         to_delete.extend(lease::stale_tickets(&snap.listed, epoch));
     }
-    if clock() > deadline_ms {
-        return Err(EngineError::DeadlineExceeded);
-    }
-    // Order matters for crash safety: shards (holding their applied ids), then the ledger,
-    // then the deltas.
-    set_all(store, cfg.backend, &entries)?;
+    // Past the deadline the next interval's fold may start: stop before any write that
+    // would start late. Order matters for crash safety: shards (holding their applied ids),
+    // then the ledger, then the deltas; stopping between any two writes is like a crash.
+    let in_time = || clock() <= deadline_ms;
+    set_all(store, cfg.backend, &entries, &in_time)?;
     if entries.is_empty() && to_delete.is_empty() && snap_meta_unchanged(&snap.meta, &meta) {
         return Ok((report, state));
     }
     // (Nothing was pending, so there is nothing beyond the batch either.)
+    if !in_time() {
+        return Err(EngineError::DeadlineExceeded);
+    }
     store.set(META, &meta.encode_to_vec())?;
-    delete_all(store, cfg.backend, &to_delete)?;
+    delete_all(store, cfg.backend, &to_delete, &in_time)?;
     state.removed.clear();
     for shard in &mut state.shards {
         shard.dirty = false;

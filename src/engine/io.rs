@@ -36,39 +36,56 @@ pub fn decode_counter(backend: Backend, bytes: &[u8]) -> Option<u64> {
 }
 
 /// Writes `entries`: one `set-many` (one commit) where available, else one `set` each.
+///
+/// `in_time` is asked before every call: a fold stops writing at its lease deadline (every
+/// point of a fold is crash-safe, so stopping anywhere is).
 pub fn set_all<S: Store>(
     store: &S,
     backend: Backend,
     entries: &[(String, Vec<u8>)],
+    in_time: &dyn Fn() -> bool,
 ) -> Result<(), EngineError> {
     if entries.is_empty() {
         return Ok(());
     }
     if backend.batch_write() {
+        deadline(in_time)?;
         return Ok(store.set_many(entries)?);
     }
     for (k, v) in entries {
+        deadline(in_time)?;
         store.set(k, v)?;
     }
     Ok(())
 }
 
-/// Deletes `keys`: one `delete-many` where available, else one `delete` each.
+/// Deletes `keys`: one `delete-many` where available, else one `delete` each, while `in_time`.
 pub fn delete_all<S: Store>(
     store: &S,
     backend: Backend,
     keys: &[String],
+    in_time: &dyn Fn() -> bool,
 ) -> Result<(), EngineError> {
     if keys.is_empty() {
         return Ok(());
     }
     if backend.batch_write() {
+        deadline(in_time)?;
         return Ok(store.delete_many(keys)?);
     }
     for k in keys {
+        deadline(in_time)?;
         store.delete(k)?;
     }
     Ok(())
+}
+
+fn deadline(in_time: &dyn Fn() -> bool) -> Result<(), EngineError> {
+    if in_time() {
+        Ok(())
+    } else {
+        Err(EngineError::DeadlineExceeded)
+    }
 }
 
 #[cfg(test)]

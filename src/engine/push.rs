@@ -82,9 +82,11 @@ pub fn group_key(group: &Labels) -> (Labels, String) {
 }
 
 fn check_idempotency_key(k: &str) -> Result<(), EngineError> {
-    if k.is_empty() || k.len() > 128 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+    // Hex-encoded under `v1/i/`, 100 characters make a 205-byte key: inside the 256 bytes
+    // every Spin store guarantees (and Fermyon Cloud's 255).
+    if k.is_empty() || k.len() > 100 || !k.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(EngineError::InvalidIdempotencyKey(
-            "must be 1 to 128 visible ASCII characters".into(),
+            "must be 1 to 100 visible ASCII characters".into(),
         ));
     }
     Ok(())

@@ -681,3 +681,74 @@ fn a_fold_takes_a_bounded_batch_and_readers_stay_exact() {
         Some(SampleValue::Counter(5.0))
     );
 }
+
+#[test]
+fn a_fold_stops_writing_at_its_deadline_and_the_next_one_finishes() {
+    for sem in [Semantics::Redis, Semantics::NoAtomics, Semantics::Sqlite] {
+        for allowed_checks in 0..12 {
+            let store = MemoryStore::new(sem);
+            let c = cfg(backend_of(sem));
+            for i in 0..20 {
+                let l = [("i", i.to_string())];
+                let l: Vec<(&str, &str)> = l.iter().map(|(a, b)| (*a, b.as_str())).collect();
+                push(
+                    &store,
+                    &c,
+                    &req(vec![
+                        counter("k_total", &l, 1.0),
+                        counter("hot_total", &[], 1.0),
+                    ]),
+                )
+                .unwrap();
+            }
+            // The clock passes the deadline after `allowed_checks` readings.
+            let readings = std::cell::Cell::new(0);
+            let clock = || {
+                readings.set(readings.get() + 1);
+                if readings.get() <= allowed_checks + 1 {
+                    0
+                } else {
+                    10
+                }
+            };
+            let first = fold(&store, &c, &clock, 5, None);
+            if allowed_checks == 0 {
+                assert!(
+                    matches!(first, Err(EngineError::DeadlineExceeded)),
+                    "{sem:?}"
+                );
+                assert!(
+                    store.list_keys().unwrap().iter().all(|k| keys::is_delta(k)),
+                    "nothing written"
+                );
+            }
+            fold_now(&store, &c);
+            let state = load(&store, &c).unwrap().into_merged().unwrap();
+            assert_eq!(
+                state.get("hot_total").unwrap().value,
+                SampleValue::Counter(20.0),
+                "{sem:?} {allowed_checks}"
+            );
+            assert_eq!(state.series_count(), 21);
+        }
+    }
+}
+
+#[test]
+fn staleness_records_are_bounded() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let series: Vec<(Labels, SampleValue)> = (0..fold::MAX_STALE + 10)
+        .map(|i| (labels(&[("i", &i.to_string())]), SampleValue::Counter(1.0)))
+        .collect();
+    push(
+        &store,
+        &c,
+        &req(vec![family("many_total", MetricType::Counter, series)]),
+    )
+    .unwrap();
+    fold_now(&store, &c);
+    delete(&store, &c, &Selector::All, 2_000, 1).unwrap();
+    fold_now(&store, &c);
+    assert_eq!(load(&store, &c).unwrap().meta.stale.len(), fold::MAX_STALE);
+}

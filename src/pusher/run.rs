@@ -122,6 +122,15 @@ pub fn run<S: Store, T: Transport>(
     report.fold = fold_report;
     let Some(endpoint) = push.endpoint.clone() else {
         report.skipped = Some("no remote_write endpoint configured (prom_endpoint)".into());
+        // Staleness markers have no receiver: drop them rather than let meta grow.
+        let mut meta: PbMeta = match store.get(META)? {
+            Some(b) => decode(META, &b)?,
+            None => PbMeta::default(),
+        };
+        if !meta.stale.is_empty() && t.now_ms() < deadline {
+            meta.stale.clear();
+            store.set(META, &meta.encode_to_vec())?;
+        }
         report.duration_ms = t.now_ms() - start;
         return Ok(report);
     };
