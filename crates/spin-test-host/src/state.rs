@@ -135,3 +135,29 @@ impl WasiHttpView for HostState {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dependencies_get_everything_or_nothing() {
+        let parent = Grants {
+            environment: Arc::from(vec![("A".to_string(), "1".to_string())]),
+            allowed_hosts: Arc::new(AllowedHosts::parse_literal(&["https://example.com"]).unwrap()),
+            key_value_stores: Arc::new(["default".to_string()].into()),
+            isolated: false,
+        };
+        let inherited = Grants::for_dependency(&parent, true);
+        assert_eq!(&*inherited.environment, &*parent.environment);
+        assert_eq!(inherited.allowed_hosts, parent.allowed_hosts);
+        assert_eq!(inherited.key_value_stores, parent.key_value_stores);
+        assert!(!inherited.isolated);
+
+        let denied = Grants::for_dependency(&parent, false);
+        assert!(denied.environment.is_empty());
+        assert_eq!(*denied.allowed_hosts, AllowedHosts::default());
+        assert!(denied.key_value_stores.is_empty());
+        assert!(denied.isolated);
+    }
+}

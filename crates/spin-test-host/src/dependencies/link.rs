@@ -349,3 +349,231 @@ fn unportable(ty: &Type) -> Option<&'static str> {
         | Type::Flags(_) => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+    use crate::allowed_hosts::AllowedHosts;
+
+    /// A component exporting `answer: func() -> u32` at the top level and, as instance
+    /// `test:dep/api`, `answer` plus `name: func(s: string) -> string`.
+    const DEPENDENCY: &str = r#"
+(component
+  (core module $m
+    (memory (export "memory") 1)
+    (func (export "answer") (result i32) i32.const 42)
+    (func (export "name") (param i32 i32) (result i32) i32.const 0)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 0))
+  (core instance $i (instantiate $m))
+  (func $answer (result u32) (canon lift (core func $i "answer")))
+  (func $name (param "s" string) (result string)
+    (canon lift (core func $i "name") (memory (core memory $i "memory"))
+      (realloc (core func $i "realloc"))))
+  (instance $api (export "answer" (func $answer)) (export "name" (func $name)))
+  (export "answer" (func $answer))
+  (export "test:dep/api" (instance $api))
+)"#;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        engine: Engine,
+        linker: Linker<HostState>,
+    }
+
+    impl Fixture {
+        fn new() -> Fixture {
+            let engine = engine::engine().unwrap();
+            let linker = engine::linker(&engine, HostProfile::SpinUp).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("dep.wasm"), DEPENDENCY).unwrap();
+            Fixture {
+                dir,
+                engine,
+                linker,
+            }
+        }
+
+        /// Links a parent written in WAT to `dep.wasm` under the dependency `name`.
+        async fn link(&self, parent: &str, name: &str, export: Option<&str>) -> Result<()> {
+            let parent = Component::new(&self.engine, parent).unwrap();
+            let spec = manifest::Component {
+                id: "parent".into(),
+                source: self.dir.path().join("parent.wasm"),
+                variables: BTreeMap::new(),
+                environment: BTreeMap::new(),
+                allowed_outbound_hosts: Vec::new(),
+                key_value_stores: Vec::new(),
+                dependencies: [(
+                    name.to_string(),
+                    manifest::Dependency {
+                        path: self.dir.path().join("dep.wasm"),
+                        export: export.map(str::to_string),
+                    },
+                )]
+                .into(),
+                dependencies_inherit_configuration: false,
+            };
+            let grants = Grants {
+                environment: Arc::from(Vec::new()),
+                allowed_hosts: Arc::new(AllowedHosts::default()),
+                key_value_stores: Arc::new(HashSet::new()),
+                isolated: false,
+            };
+            let cx = LinkContext {
+                engine: &self.engine,
+                linker: &self.linker,
+                profile: HostProfile::SpinUp,
+                compile_cache: None,
+            };
+            let linker = link(&cx, "parent", &parent, &spec, &grants).await?;
+            linker
+                .instantiate_pre(&parent)
+                .map(|_| ())
+                .map_err(anyhow::Error::from)
+        }
+
+        async fn error(&self, parent: &str, name: &str, export: Option<&str>) -> String {
+            format!("{:#}", self.link(parent, name, export).await.unwrap_err())
+        }
+    }
+
+    #[tokio::test]
+    async fn plain_and_interface_imports_are_satisfied() {
+        let f = Fixture::new();
+        f.link(
+            r#"(component (import "answer" (func (result u32))))"#,
+            "answer",
+            None,
+        )
+        .await
+        .unwrap();
+        f.link(
+            r#"(component (import "test:dep/api" (instance
+                 (export "answer" (func (result u32)))
+                 (export "name" (func (param "s" string) (result string))))))"#,
+            "test:dep/api",
+            None,
+        )
+        .await
+        .unwrap();
+        // Importing fewer functions than the dependency exports is fine; another import
+        // name reaches the export through `export`.
+        f.link(
+            r#"(component (import "test:other/api" (instance
+                 (export "answer" (func (result u32))))))"#,
+            "test:other/api",
+            Some("test:dep/api"),
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn type_mismatches_are_refused() {
+        let f = Fixture::new();
+        let e = f
+            .error(
+                r#"(component (import "answer" (func (result string))))"#,
+                "answer",
+                None,
+            )
+            .await;
+        assert_eq!(
+            e,
+            "dependency \"answer\" exports \"answer\" which is not compatible with import \"answer\": function `answer` has a different signature"
+        );
+        let e = f
+            .error(
+                r#"(component (import "test:dep/api" (instance
+                     (export "missing" (func)))))"#,
+                "test:dep",
+                None,
+            )
+            .await;
+        assert_eq!(
+            e,
+            "dependency \"test:dep\" exports \"test:dep/api\" which is not compatible with import \"test:dep/api\": it has no function `missing`"
+        );
+        let e = f
+            .error(
+                r#"(component (import "answer" (instance)))"#,
+                "answer",
+                None,
+            )
+            .await;
+        assert!(
+            e.ends_with("the import is an instance and the export a function"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn resources_and_conflicts_are_refused() {
+        let f = Fixture::new();
+        let e = f
+            .error(
+                r#"(component (import "test:dep/api" (instance
+                     (export "thing" (type (sub resource))))))"#,
+                "test:dep/api",
+                None,
+            )
+            .await;
+        assert_eq!(
+            e,
+            "import \"test:dep/api\" satisfied by dependency \"test:dep/api\" defines resource `thing`: this test host passes only plain values between a component and its dependencies"
+        );
+        let e = f
+            .error(
+                r#"(component (import "test:nope/api" (instance)))"#,
+                "test:dep",
+                None,
+            )
+            .await;
+        assert_eq!(
+            e,
+            "dependency \"test:dep\" doesn't match any imports of component \"parent\""
+        );
+    }
+
+    #[test]
+    fn only_plain_values_are_portable() {
+        let engine = engine::engine().unwrap();
+        let component = Component::new(
+            &engine,
+            r#"(component
+                 (import "r" (type $r (sub resource)))
+                 (type $rec' (record (field "x" u32) (field "y" (list string))))
+                 (import "rec" (type $rec (eq $rec')))
+                 (type $var' (variant (case "p" u64) (case "q")))
+                 (import "var" (type $var (eq $var')))
+                 (type $en' (enum "a" "b"))
+                 (import "en" (type $en (eq $en')))
+                 (type $fl' (flags "m" "n"))
+                 (import "fl" (type $fl (eq $fl')))
+                 (import "f" (func (param "a" (list (tuple u8 (option (own $r)))))
+                                   (param "b" (result string (error (borrow $r))))
+                                   (param "c" $rec) (param "d" $var) (param "e" $en)
+                                   (param "g" $fl))))"#,
+        )
+        .unwrap();
+        let ty = component.component_type();
+        let (_, f) = ty.imports(&engine).find(|(n, _)| *n == "f").unwrap();
+        let ComponentItem::ComponentFunc(f) = f.ty else {
+            panic!("f is a function")
+        };
+        let found: Vec<Option<&str>> = f.params().map(|(_, t)| unportable(&t)).collect();
+        assert_eq!(
+            found,
+            vec![
+                Some("a resource handle"),
+                Some("a resource handle"),
+                None,
+                None,
+                None,
+                None
+            ]
+        );
+    }
+}
