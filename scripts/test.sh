@@ -26,14 +26,6 @@ NATIVE_EXCLUDES=()
 WASM_ARGS=()
 for p in "${WASM_PKGS[@]}"; do NATIVE_EXCLUDES+=(--exclude "$p"); WASM_ARGS+=(-p "$p"); done
 
-build_components() {
-  if [ -x scripts/build-components.sh ]; then
-    scripts/build-components.sh
-  else
-    cargo build --target wasm32-wasip2 --profile component -p gateway -p pusher -p trivial
-  fi
-}
-
 fuzz_smoke() {
   if ! rustup toolchain list | grep -q nightly; then
     echo "no nightly toolchain: cargo-fuzz runs skipped (corpora still run as unit tests)"
@@ -46,7 +38,7 @@ fuzz_smoke() {
 }
 
 stage "cargo fmt" cargo fmt --all -- --check
-stage "build components (wasm32-wasip2)" build_components
+stage "build components (wasm32-wasip2)" scripts/build-components.sh
 stage "clippy (components, wasm32-wasip2)" cargo clippy --target wasm32-wasip2 "${WASM_ARGS[@]}" -- -D warnings
 stage "clippy (native)" cargo clippy --workspace "${NATIVE_EXCLUDES[@]}" --all-targets -- -D warnings
 stage "cargo test (core, test host, integration of the .wasm components)" cargo test --workspace "${NATIVE_EXCLUDES[@]}"
