@@ -181,6 +181,7 @@ impl Bench {
         let empty = || Run {
             answers: Vec::new(),
             window: Duration::ZERO,
+            cpu: Some(Duration::ZERO),
         };
         let (mut base, mut subj) = (empty(), empty());
         for _ in 0..rounds {

@@ -13,6 +13,8 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
+use crate::stats::process_cpu;
+
 /// No single request may take longer than this; a slower one counts as a transport error.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -65,6 +67,8 @@ pub struct Run {
     pub answers: Vec<Answer>,
     /// The planned duration (shorter if every client finished earlier).
     pub window: Duration,
+    /// CPU time this process used meanwhile (host, wasm, load generator), when known.
+    pub cpu: Option<Duration>,
 }
 
 /// One keep-alive connection to a server.
@@ -191,6 +195,7 @@ pub async fn run_from(
     make: MakeRequest,
     first_seq: u64,
 ) -> Result<Run> {
+    let cpu_start = process_cpu();
     let start = Instant::now();
     let deadline = start + plan.duration;
     let workers: Vec<_> = (0..plan.clients)
@@ -239,9 +244,14 @@ pub async fn run_from(
     for w in workers {
         answers.extend(w.await.context("load worker panicked")?);
     }
+    let cpu = match (cpu_start, process_cpu()) {
+        (Some(a), Some(b)) => Some(b.saturating_sub(a)),
+        _ => None,
+    };
     Ok(Run {
         answers,
         window: plan.duration.min(start.elapsed()),
+        cpu,
     })
 }
 
@@ -250,6 +260,10 @@ impl Run {
     pub fn extend(&mut self, next: Run) {
         self.answers.extend(next.answers);
         self.window += next.window;
+        self.cpu = match (self.cpu, next.cpu) {
+            (Some(a), Some(b)) => Some(a + b),
+            _ => None,
+        };
     }
 
     /// The first request number no client has used yet.

@@ -26,6 +26,8 @@ pub struct Summary {
     pub received_per_request: f64,
     /// The load window.
     pub window: Duration,
+    /// This process's CPU time per acknowledged request, when known.
+    pub cpu_per_request: Option<Duration>,
 }
 
 /// The `q`-quantile (0..=1) of sorted durations, nearest-rank; zero when empty.
@@ -40,7 +42,9 @@ pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
 impl Summary {
     /// Summarizes every answer of `run`.
     pub fn of(run: &Run) -> Summary {
-        Self::of_answers(&run.answers, run.window)
+        let mut s = Self::of_answers(&run.answers, run.window);
+        s.cpu_per_request = run.cpu.map(|c| c / s.ok.max(1) as u32);
+        s
     }
 
     /// Summarizes `answers` of a load window of `window`.
@@ -66,6 +70,7 @@ impl Summary {
                 / answers.len().max(1) as f64,
             received_per_request: ok.iter().map(|a| a.received).sum::<usize>() as f64 / n,
             window,
+            cpu_per_request: None,
         }
     }
 
@@ -85,6 +90,27 @@ impl Summary {
             parts.join(", ")
         }
     }
+}
+
+/// Linux's `USER_HZ`, the unit of `/proc/self/stat` CPU times (100 on every Linux build
+/// this tool runs on; `getconf CLK_TCK`).
+const USER_HZ: u64 = 100;
+
+/// CPU time used by this process so far (user + system), from `/proc/self/stat`; `None`
+/// where that file does not exist.
+pub fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    parse_stat_cpu(&stat)
+}
+
+/// User + system time of a `/proc/<pid>/stat` line (fields 14 and 15, counted after the
+/// parenthesized command name, which may itself hold spaces).
+fn parse_stat_cpu(stat: &str) -> Option<Duration> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 1000 / USER_HZ))
 }
 
 /// Milliseconds with a sensible precision.
@@ -182,6 +208,14 @@ mod tests {
         assert_eq!(s.sent_per_request, 10.0);
         assert_eq!(s.received_per_request, 4.0);
         assert_eq!(s.failures(), "503×1, transport errors×1");
+    }
+
+    #[test]
+    fn cpu_time_is_read_after_the_command_name() {
+        let line = "42 (a b) c) S 1 2 3 4 5 6 7 8 9 10 250 150 0 0 20";
+        assert_eq!(parse_stat_cpu(line), Some(Duration::from_millis(4000)));
+        assert_eq!(parse_stat_cpu("garbage"), None);
+        assert!(process_cpu().is_some(), "this tool runs on Linux");
     }
 
     #[test]

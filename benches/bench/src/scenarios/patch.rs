@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::bench::{Bench, TRIVIAL_ROUTE};
-use crate::exposition::{self, canonical};
+use crate::exposition::{canonical, Scrape};
 use crate::load::{self, Answer};
 use crate::report::{Goal, Row};
 use crate::stats::{bytes, group_thousands, ms, rate, Summary};
@@ -100,7 +100,7 @@ pub struct Exactness {
 
 impl Exactness {
     /// Compares the answers with the stored values, series by series (keys as
-    /// `exposition::counters` gives them).
+    /// `Scrape::counters` gives them).
     pub fn check(
         kind: Kind,
         clients: usize,
@@ -200,7 +200,8 @@ pub fn run(b: &mut Bench, kind: Kind) -> Result<()> {
     let scrape = b
         .client
         .block_on(load::expect_ok(addr, load::request("GET", "/metrics", "")))?;
-    let stored = exposition::counters(&scrape, kind.family())?;
+    let scrape = Scrape::parse(&scrape)?;
+    let stored = scrape.counters(kind.family())?;
     let exact = Exactness::check(kind, clients, &run.answers, &stored);
     b.retire(gw);
 
@@ -235,6 +236,16 @@ pub fn run(b: &mut Bench, kind: Kind) -> Result<()> {
             Goal::None,
         ));
     }
+    if let (Some(c), Some(bc)) = (s.cpu_per_request, base.cpu_per_request) {
+        r.push(Row::ratio(
+            title,
+            "CPU per request (host + wasm + load generator)",
+            ms(c),
+            format!("trivial {}", ms(bc)),
+            c.as_secs_f64() / bc.as_secs_f64().max(1e-9),
+            Goal::None,
+        ));
+    }
     r.push(Row::ratio(
         title,
         "bytes per request (body out / in)",
@@ -265,6 +276,11 @@ pub fn run(b: &mut Bench, kind: Kind) -> Result<()> {
         title,
         "CAS retries per request",
         "0 by design: a write is one blind `set` of a fresh delta key, no CAS on the path".into(),
+    ));
+    r.push(Row::info(
+        title,
+        "folds (cron, every 10 s) at the end",
+        scrape.fold_state(),
     ));
     r.push(Row::check(
         title,

@@ -8,7 +8,7 @@ use bytes::Bytes;
 
 use crate::bench::Bench;
 use crate::bodies::{self, Mix, SERIES_PER_FAMILY};
-use crate::exposition::{self, canonical};
+use crate::exposition::{canonical, Scrape};
 use crate::load::{self, Answer, MakeRequest, Plan};
 use crate::report::{Goal, Row};
 use crate::stats::{bytes, ms, rate, Summary};
@@ -86,7 +86,8 @@ pub fn run(b: &mut Bench) -> Result<()> {
     let scrape = b
         .client
         .block_on(load::expect_ok(addr, load::request("GET", "/metrics", "")))?;
-    let stored = exposition::counters(&scrape, &bodies::counter_name(0))?;
+    let scrape = Scrape::parse(&scrape)?;
+    let stored = scrape.counters(&bodies::counter_name(0))?;
     let per_client = acknowledged(&run.answers);
     let wrong = wrong_counters(&per_client, &stored);
     b.retire(gw);
@@ -129,6 +130,11 @@ pub fn run(b: &mut Bench) -> Result<()> {
             "{} (text 0.0.4), the same bytes to both",
             bytes(body.len() as f64)
         ),
+    ));
+    r.push(Row::info(
+        TITLE,
+        "folds (cron, every 10 s) at the end",
+        scrape.fold_state(),
     ));
     let acked: u64 = per_client.iter().sum();
     r.push(Row::check(
