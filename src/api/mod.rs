@@ -88,8 +88,14 @@ fn route<S: Store>(
     let method = req.method();
     let auth = |scope| cfg.auth.check(req, scope);
     match path {
-        "/-/healthy" => return Ok(text_response(200, "OK\n")),
-        "/-/ready" => return read::ready(store),
+        "/-/healthy" => {
+            read_only(method)?;
+            return Ok(text_response(200, "OK\n"));
+        }
+        "/-/ready" => {
+            read_only(method)?;
+            return read::ready(store);
+        }
         "/" => {
             read_only(method)?;
             auth(Scope::Read)?;
@@ -125,6 +131,14 @@ fn route<S: Store>(
     };
     let is_group = rest.starts_with("job/") || rest.starts_with("job@base64/");
     let is_all = rest.trim_end_matches('/') == "__all";
+    if is_all {
+        // A path, not a metric name: PATCH here must not create a counter named `__all`.
+        if method != Method::DELETE {
+            return Err(ApiError::method_not_allowed("DELETE"));
+        }
+        auth(Scope::Admin)?;
+        return write::delete_series(store, cfg, ctx, req, rest);
+    }
     match (method.clone(), is_group) {
         (Method::PUT | Method::POST, true) => {
             auth(Scope::Write)?;
@@ -134,12 +148,12 @@ fn route<S: Store>(
             auth(Scope::Write)?;
             write::delete_group(store, cfg, ctx, rest)
         }
-        (Method::PATCH, _) => {
+        (Method::PATCH, false) => {
             auth(Scope::Write)?;
             write::patch_counter(store, cfg, ctx, req, rest)
         }
         (Method::DELETE, false) => {
-            auth(if is_all { Scope::Admin } else { Scope::Write })?;
+            auth(Scope::Write)?;
             write::delete_series(store, cfg, ctx, req, rest)
         }
         (_, true) => Err(ApiError::method_not_allowed("PUT, POST, DELETE")),

@@ -764,3 +764,26 @@ fn promtool_accepts_metrics_with_self_metrics() {
     assert!(self_problems.is_empty(), "{report}\n{body}");
     assert!(out.status.success(), "{report}\n{body}");
 }
+
+#[test]
+fn reserved_paths_allow_only_their_methods() {
+    let gw = Gw::new(Semantics::Sqlite);
+    for (method, uri, allow) in [
+        (Method::PATCH, "/metrics/__all", "DELETE"),
+        (Method::PUT, "/metrics/__all", "DELETE"),
+        (Method::PATCH, "/metrics/job/j", "PUT, POST, DELETE"),
+        (Method::POST, "/-/healthy", "GET, HEAD"),
+        (Method::DELETE, "/-/ready", "GET, HEAD"),
+        (Method::TRACE, "/api/v1/status", "GET, HEAD"),
+    ] {
+        let r = gw.send(method.clone(), uri, &[], "1");
+        assert_eq!(r.status(), 405, "{method} {uri}");
+        assert_eq!(r.headers()["allow"], allow, "{method} {uri}");
+    }
+    assert!(
+        !gw.get("/metrics").contains("__all"),
+        "PATCH /metrics/__all created no counter"
+    );
+    assert_eq!(gw.get("/-/healthy"), "OK\n");
+    assert_eq!(gw.get("/-/ready"), "OK\n");
+}
