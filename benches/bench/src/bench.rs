@@ -14,7 +14,7 @@ use crate::load::{self, MakeRequest, Plan, Run};
 use crate::report::Report;
 
 /// Alternating slices of baseline and subject load in a full run.
-pub const PAIRED_ROUNDS: u32 = 4;
+pub const PAIRED_ROUNDS: u32 = 8;
 
 /// Where to send load, and what.
 pub type Target = (SocketAddr, MakeRequest);
@@ -233,14 +233,22 @@ pub fn now_ms() -> u64 {
 }
 
 /// How long to wait so that a pusher run started now gets its lease without waiting inside
-/// the run: zero early in an epoch, else until just after the next epoch starts.
-pub fn wait_for_run_window(now_ms: u64) -> Duration {
+/// the run: zero early in an epoch that had no run yet (`last_run_epoch`), else until just
+/// after the next epoch starts. (A run on demand that finds its epoch taken or half over
+/// sleeps until the next one, and that sleep would count as run time.)
+pub fn wait_for_run_window(now_ms: u64, last_run_epoch: Option<u64>) -> Duration {
     let into = now_ms % EPOCH_MS;
-    if into <= EPOCH_MS * 2 / 5 {
+    let fresh = last_run_epoch != Some(now_ms / EPOCH_MS);
+    if fresh && into <= EPOCH_MS * 2 / 5 {
         Duration::ZERO
     } else {
         Duration::from_millis(EPOCH_MS - into + 200)
     }
+}
+
+/// The lease epoch `now_ms` falls in.
+pub fn epoch_of(now_ms: u64) -> u64 {
+    now_ms / EPOCH_MS
 }
 
 #[cfg(test)]
@@ -248,10 +256,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_window_waits_only_late_in_an_epoch() {
-        assert_eq!(wait_for_run_window(1_000_000), Duration::ZERO);
-        assert_eq!(wait_for_run_window(1_004_000), Duration::ZERO);
-        assert_eq!(wait_for_run_window(1_004_001), Duration::from_millis(6_199));
-        assert_eq!(wait_for_run_window(1_009_900), Duration::from_millis(300));
+    fn run_window_waits_late_in_an_epoch_or_when_it_had_its_run() {
+        assert_eq!(wait_for_run_window(1_000_000, None), Duration::ZERO);
+        assert_eq!(wait_for_run_window(1_004_000, Some(99)), Duration::ZERO);
+        assert_eq!(
+            wait_for_run_window(1_004_001, None),
+            Duration::from_millis(6_199)
+        );
+        assert_eq!(
+            wait_for_run_window(1_009_900, None),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            wait_for_run_window(1_000_900, Some(epoch_of(1_000_200))),
+            Duration::from_millis(9_300),
+            "the epoch already had its run"
+        );
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 
-use crate::bench::{now_ms, wait_for_run_window, Bench};
+use crate::bench::{epoch_of, now_ms, wait_for_run_window, Bench};
 use crate::bodies::{self, Mix};
 use crate::fixtures::receiver::{Received, Receiver};
 use crate::fixtures::served::Served;
@@ -91,9 +91,15 @@ struct Timed {
     report: String,
 }
 
-fn timed_run(b: &Bench, gw: &Served, receiver: &Receiver) -> Result<Timed> {
-    std::thread::sleep(wait_for_run_window(now_ms()));
+fn timed_run(
+    b: &Bench,
+    gw: &Served,
+    receiver: &Receiver,
+    last_epoch: &mut Option<u64>,
+) -> Result<Timed> {
+    std::thread::sleep(wait_for_run_window(now_ms(), *last_epoch));
     receiver.take()?;
+    *last_epoch = Some(epoch_of(now_ms()));
     let start = Instant::now();
     let report = gw.call(&b.server, "POST", "/-/push", Vec::new())?;
     let wall = start.elapsed();
@@ -138,13 +144,14 @@ pub fn run(b: &mut Bench) -> Result<()> {
         "   first run (folds the {} pending pushes, then sends)",
         n / BODY_SERIES
     );
-    let first = timed_run(b, &gw, &receiver)?;
+    let mut last_epoch = None;
+    let first = timed_run(b, &gw, &receiver, &mut last_epoch)?;
     eprintln!("   pusher: {}", first.report);
     let second = if b.settings.quick {
         None
     } else {
         eprintln!("   second run in the next epoch (nothing to fold)");
-        let t = timed_run(b, &gw, &receiver)?;
+        let t = timed_run(b, &gw, &receiver, &mut last_epoch)?;
         eprintln!("   pusher: {}", t.report);
         Some(t)
     };
