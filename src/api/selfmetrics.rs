@@ -6,6 +6,7 @@
 //! `increment` of `v1/stat/rejected/<reason>`, where the backend has `increment`. User
 //! pushes may not use the `promagg_` prefix (the engine refuses them), so nothing collides.
 
+use crate::engine::io::increment_retrying;
 use crate::engine::keys;
 use crate::engine::EngineConfig;
 use crate::model::{Labels, MetricFamily, MetricType, SampleValue, Series};
@@ -131,5 +132,5 @@ pub fn record_rejection<S: Store>(store: &S, cfg: &EngineConfig, err: &ApiError)
     if !err.is_rejection() || !cfg.backend.has_increment() {
         return;
     }
-    let _ = store.increment(&keys::rejected_key(err.reason), 1);
+    let _ = increment_retrying(store, &keys::rejected_key(err.reason), 1);
 }

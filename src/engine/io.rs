@@ -1,6 +1,6 @@
 //! Reading and writing many keys the way each backend allows.
 
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 use super::{Backend, EngineError};
 
@@ -19,6 +19,32 @@ pub fn get_all<S: Store>(
     keys.iter()
         .map(|k| store.get(k).map_err(EngineError::from))
         .collect()
+}
+
+/// How often [`increment_retrying`] calls `increment` at most.
+const INCREMENT_ATTEMPTS: usize = 3;
+
+/// `increment`, tried again when the call fails.
+///
+/// Under `spin up` the HTTP trigger and the cron trigger are two processes with their own
+/// SQLite connections. Spin's `increment` is a deferred transaction (read, then write), and
+/// SQLite fails such a transaction at once with "database is locked", without waiting, when
+/// another connection is writing (waiting could deadlock). The failed transaction wrote
+/// nothing and, rolled back, lets the writer finish, so an immediate retry waits normally.
+/// Only for callers that tolerate a rare double increment (a Redis response lost after the
+/// write, spin#3563): a lease ticket above 1 means "no run", a statistic is off by one.
+pub fn increment_retrying<S: Store>(store: &S, key: &str, delta: i64) -> Result<i64, EngineError> {
+    let mut last = None;
+    for _ in 0..INCREMENT_ATTEMPTS {
+        match store.increment(key, delta) {
+            Ok(n) => return Ok(n),
+            Err(StoreError::Unsupported(op)) => return Err(StoreError::Unsupported(op).into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .unwrap_or_else(|| StoreError::Backend("increment: no attempt made".into()))
+        .into())
 }
 
 /// Reads a counter written by `increment`: decimal text on Redis (`INCRBY`), 8 bytes

@@ -8,6 +8,7 @@
 
 use crate::store::Store;
 
+use super::io::increment_retrying;
 use super::keys;
 use super::EngineError;
 
@@ -47,7 +48,7 @@ pub fn try_acquire<S: Store>(
     if now_ms.rem_euclid(lease_ms) > lease_ms / 2 {
         return Ok(Err(NoLease::OutsideWindow { next_start_ms }));
     }
-    let ticket = store.increment(&keys::lease_key(epoch), 1)?;
+    let ticket = increment_retrying(store, &keys::lease_key(epoch), 1)?;
     if ticket != 1 {
         return Ok(Err(NoLease::Taken { next_start_ms }));
     }
