@@ -787,3 +787,32 @@ fn reserved_paths_allow_only_their_methods() {
     assert_eq!(gw.get("/-/healthy"), "OK\n");
     assert_eq!(gw.get("/-/ready"), "OK\n");
 }
+
+#[test]
+fn pushes_are_counted_once_across_a_fold_that_crashed_before_meta() {
+    let gw = Gw::new(Semantics::Sqlite);
+    gw.ok(
+        Method::POST,
+        "/metrics",
+        "# TYPE a_total counter\na_total 1\n",
+    );
+    gw.ok(Method::PATCH, "/metrics/a_total", "");
+    // Calls of a fold: list, get-many, set-many (shards), set (meta), delete-many (deltas).
+    gw.store.fail_nth_call(4);
+    assert!(fold(&gw.store, &gw.cfg.engine, &|| gw.t.get(), i64::MAX, None).is_err());
+    gw.store.clear_failure();
+    let keys = gw.store.dump();
+    assert!(
+        keys.keys().any(|k| k.starts_with("v1/s/")),
+        "shards written"
+    );
+    assert!(!keys.contains_key(META), "meta not written: {keys:?}");
+    let m = gw.get("/metrics");
+    assert_eq!(sample(&m, "promagg_pushes_total"), Some(2.0), "{m}");
+    assert_eq!(sample(&m, "promagg_pending_writes"), Some(2.0));
+    gw.fold();
+    let m = gw.get("/metrics");
+    assert_eq!(sample(&m, "promagg_pushes_total"), Some(2.0), "{m}");
+    assert_eq!(sample(&m, "promagg_pending_writes"), Some(0.0));
+    assert_eq!(sample(&m, "a_total"), Some(2.0));
+}
