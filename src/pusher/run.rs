@@ -16,6 +16,9 @@ use crate::store::Store;
 use super::retry::{backoff_ms, classify, Outcome};
 use super::{HttpRequest, Protocol, PushConfig, RunReport, Transport};
 
+/// How far past an interval's start a waiting on-demand run wakes, ms.
+const WAKE_MARGIN_MS: i64 = 20;
+
 /// How often a fold that failed on a store error is tried again within a run.
 const FOLD_ATTEMPTS: u32 = 3;
 
@@ -79,7 +82,11 @@ pub fn run<S: Store, T: Transport>(
             Trigger::OnDemand,
         ) = (got, trigger)
         {
-            t.sleep_ms((next_start_ms - t.now_ms()).max(0) as u64);
+            // The sleep runs on the monotonic clock and the epochs on the wall clock: wake a
+            // little after the boundary, and sleep again if the wall clock is not there yet.
+            while t.now_ms() < next_start_ms + WAKE_MARGIN_MS {
+                t.sleep_ms((next_start_ms + WAKE_MARGIN_MS - t.now_ms()).max(1) as u64);
+            }
             got = lease::try_acquire(store, t.now_ms(), interval)?;
         }
         match got {

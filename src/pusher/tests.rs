@@ -206,7 +206,7 @@ fn one_run_per_interval_and_on_demand_waits_for_the_window() {
     t.now = T0 + 6_000; // second half of the interval
     let r3 = run(&store, &ecfg, &cfg(), &mut t, Trigger::OnDemand).unwrap();
     assert_eq!(r3.skipped, None);
-    assert_eq!(t.slept, vec![4_000], "waited for the next window");
+    assert_eq!(t.slept, vec![4_020], "waited for the next window");
 }
 
 #[test]
@@ -288,5 +288,5 @@ fn on_demand_waits_for_the_next_interval_when_this_one_had_its_run() {
     t.now = T0 + 1_000;
     let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::OnDemand).unwrap();
     assert_eq!(r.skipped, None);
-    assert_eq!(t.slept, vec![9_000]);
+    assert_eq!(t.slept, vec![9_020]);
 }
