@@ -34,6 +34,14 @@ pub struct Settings {
     pub clients: usize,
 }
 
+/// Where the apps' manifests are.
+#[derive(Debug, Clone, Default)]
+pub struct Manifests {
+    /// The gateway app's manifest instead of the repository's spin.toml (experiments, e.g.
+    /// without the cron trigger).
+    pub gateway: Option<PathBuf>,
+}
+
 impl Settings {
     /// Length of a baseline run (half a measured run: it is measured once per scenario).
     pub fn baseline(&self) -> Duration {
@@ -54,6 +62,8 @@ pub struct Carried {
 pub struct Bench {
     /// How long and how hard.
     pub settings: Settings,
+    /// Manifest overrides.
+    pub manifests: Manifests,
     /// The repository root (where spin.toml is).
     pub root: PathBuf,
     /// Runs the test host (servers, wasm instances, cron schedules).
@@ -82,7 +92,7 @@ pub const BUILD_COMPONENTS: &str =
 
 impl Bench {
     /// A context rooted at the repository that holds this crate.
-    pub fn new(settings: Settings) -> Result<Bench> {
+    pub fn new(settings: Settings, manifests: Manifests) -> Result<Bench> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let root = root.canonicalize().unwrap_or(root);
         let runtime = |name: &str| {
@@ -94,6 +104,7 @@ impl Bench {
         };
         Ok(Bench {
             settings,
+            manifests,
             root,
             server: runtime("host")?,
             client: runtime("load")?,
@@ -123,7 +134,11 @@ impl Bench {
     pub fn gateway(&self, variables: &[(&str, String)]) -> Result<Served> {
         self.component("gateway")?;
         self.component("pusher")?;
-        Served::load(&self.server, &self.root.join("spin.toml"), variables)
+        let manifest = match &self.manifests.gateway {
+            Some(p) => p.clone(),
+            None => self.root.join("spin.toml"),
+        };
+        Served::load(&self.server, &manifest, variables)
     }
 
     /// Stops a scenario's app; its state is removed only when the run ends.

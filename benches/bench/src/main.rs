@@ -22,13 +22,14 @@ mod report;
 mod scenarios;
 mod stats;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
 
-use bench::{Bench, Settings};
+use bench::{Bench, Manifests, Settings};
 use scenarios::patch::Kind;
 
 /// Benchmarks of promagg against same-run baselines.
@@ -44,6 +45,10 @@ struct Cli {
     /// Concurrent clients of the PATCH scenarios.
     #[arg(long, default_value_t = 64)]
     clients: usize,
+    /// The gateway app's manifest, instead of the repository's spin.toml (for experiments,
+    /// e.g. a copy without the cron trigger; component paths must then be absolute).
+    #[arg(long, value_name = "PATH")]
+    gateway_manifest: Option<PathBuf>,
     /// Scenarios to run, in the order given.
     #[arg(required = true, value_enum)]
     scenarios: Vec<Scenario>,
@@ -122,13 +127,22 @@ fn main() -> ExitCode {
         measure: Duration::from_secs_f64(seconds.max(0.2)),
         clients: cli.clients.max(1),
     };
-    let mut b = match Bench::new(settings) {
+    let manifests = Manifests {
+        gateway: cli.gateway_manifest.clone(),
+    };
+    let mut b = match Bench::new(settings, manifests) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("promagg-bench: {e:#}");
             return ExitCode::FAILURE;
         }
     };
+    if let Some(p) = &cli.gateway_manifest {
+        b.report.note(format!(
+            "The gateway ran from {}, not the repository's spin.toml.",
+            p.display()
+        ));
+    }
     let start = Instant::now();
     let mut errors = Vec::new();
     for s in expand(&cli.scenarios) {
@@ -195,5 +209,9 @@ mod tests {
         assert_eq!(cli.scenarios, vec![Scenario::RemoteWrite]);
         assert_eq!(cli.seconds, Some(5.0));
         assert!(Cli::try_parse_from(["promagg-bench"]).is_err());
+        let cli =
+            Cli::try_parse_from(["promagg-bench", "--gateway-manifest", "/tmp/x.toml", "hot"])
+                .unwrap();
+        assert_eq!(cli.gateway_manifest, Some(PathBuf::from("/tmp/x.toml")));
     }
 }
