@@ -16,6 +16,9 @@ use crate::store::Store;
 use super::retry::{backoff_ms, classify, Outcome};
 use super::{HttpRequest, Protocol, PushConfig, RunReport, Transport};
 
+/// How many interval starts an on-demand run waits for before giving up.
+const ON_DEMAND_WAITS: u32 = 2;
+
 /// How far past an interval's start a waiting on-demand run wakes, ms.
 const WAKE_MARGIN_MS: i64 = 20;
 
@@ -76,12 +79,18 @@ pub fn run<S: Store, T: Transport>(
     let (deadline, epoch) = if cfg.backend.has_increment() {
         let mut got = lease::try_acquire(store, t.now_ms(), interval)?;
         // On demand, a run that is too late in this interval, or whose interval already had
-        // its run, waits for the next interval's start window (at most one interval).
-        if let (
+        // its run, waits for the next interval's start window; two on-demand runs arriving
+        // together may both wait, so the loser waits once more (two intervals at most).
+        let mut waits = 0;
+        while let (
             Err(NoLease::OutsideWindow { next_start_ms } | NoLease::Taken { next_start_ms }),
             Trigger::OnDemand,
         ) = (got, trigger)
         {
+            if waits == ON_DEMAND_WAITS {
+                break;
+            }
+            waits += 1;
             // The sleep runs on the monotonic clock and the epochs on the wall clock: wake a
             // little after the boundary, and sleep again if the wall clock is not there yet.
             while t.now_ms() < next_start_ms + WAKE_MARGIN_MS {

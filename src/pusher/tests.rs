@@ -290,3 +290,28 @@ fn on_demand_waits_for_the_next_interval_when_this_one_had_its_run() {
     assert_eq!(r.skipped, None);
     assert_eq!(t.slept, vec![9_020]);
 }
+
+#[test]
+fn on_demand_waits_at_most_two_interval_starts() {
+    use crate::engine::keys::lease_key;
+    use crate::store::Store;
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    let epoch = T0 / 10_000;
+    for e in [epoch, epoch + 1] {
+        store.increment(&lease_key(e), 1).unwrap();
+    }
+    let mut t = Fake::new(vec![]);
+    t.now = T0 + 1_000;
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::OnDemand).unwrap();
+    assert_eq!(r.skipped, None, "got the third interval");
+    assert_eq!(t.slept, vec![9_020, 10_000]);
+    store.increment(&lease_key(epoch + 3), 1).unwrap();
+    store.increment(&lease_key(epoch + 4), 1).unwrap();
+    store.increment(&lease_key(epoch + 5), 1).unwrap();
+    t.now = T0 + 30_500;
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::OnDemand).unwrap();
+    assert_eq!(
+        r.skipped.as_deref(),
+        Some("another run holds this interval's lease")
+    );
+}

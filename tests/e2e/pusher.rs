@@ -165,7 +165,7 @@ async fn two_instances_push_one_interval_once() {
     );
     assert_eq!((ra.0, rb.0), (200, 200), "{ra:?} {rb:?}");
     let reqs = rx.requests();
-    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs.len(), 2, "{ra:?} {rb:?}");
     let interval = |r: &crate::receiver::Recorded| {
         decode_v1(&r.body).unwrap().timeseries[0].samples[0].timestamp / 4000
     };
