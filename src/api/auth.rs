@@ -47,6 +47,8 @@ pub struct AuthConfig {
     pub write: Vec<String>,
     /// Tokens granting everything.
     pub admin: Vec<String>,
+    /// Requests from other components of the app (service chaining) need no token.
+    pub exempt_internal: bool,
 }
 
 impl AuthConfig {
@@ -63,6 +65,7 @@ impl AuthConfig {
             read: split(read),
             write: split(write),
             admin: split(admin),
+            exempt_internal: false,
         }
     }
 
@@ -83,6 +86,9 @@ impl AuthConfig {
     /// Checks the request's credentials for `scope`.
     pub fn check<B>(&self, req: &Request<B>, scope: Scope) -> Result<(), ApiError> {
         if self.is_open() || (scope == Scope::Read && self.read.is_empty()) {
+            return Ok(());
+        }
+        if self.exempt_internal && is_chained(req) {
             return Ok(());
         }
         let Some(presented) = credential(req) else {
@@ -120,6 +126,20 @@ fn unauthorized(message: String) -> ApiError {
         )),
         ..ApiError::new(401, message)
     }
+}
+
+/// Client address Spin gives requests from another component of the app (service
+/// chaining).
+const CHAINED_CLIENT_ADDR: &str = "0.0.0.0:0";
+
+/// True for a service-chained request (`http://<component>.spin.internal`).
+///
+/// Spin keeps the client's headers and appends its own `spin-client-addr` after them, so
+/// an outside client can add a forged `spin-client-addr: 0.0.0.0:0`; it cannot remove
+/// Spin's. Every value must therefore be the chained address.
+fn is_chained<B>(req: &Request<B>) -> bool {
+    let mut values = req.headers().get_all("spin-client-addr").iter().peekable();
+    values.peek().is_some() && values.all(|v| v.as_bytes() == CHAINED_CLIENT_ADDR.as_bytes())
 }
 
 /// The token in `Authorization` (Bearer, or Basic's password).
@@ -209,6 +229,31 @@ mod tests {
                 .status,
             403
         );
+    }
+
+    #[test]
+    fn chained_requests_are_exempt_only_when_configured() {
+        let chained = Request::builder()
+            .header("spin-client-addr", "0.0.0.0:0")
+            .body(())
+            .unwrap();
+        let external = Request::builder()
+            .header("spin-client-addr", "10.0.0.7:51234")
+            .body(())
+            .unwrap();
+        let forged = Request::builder()
+            .header("spin-client-addr", "0.0.0.0:0")
+            .header("spin-client-addr", "10.0.0.7:51234")
+            .body(())
+            .unwrap();
+        let mut a = AuthConfig::from_lists("", "w", "");
+        assert_eq!(a.check(&chained, Scope::Write).unwrap_err().status, 401);
+        a.exempt_internal = true;
+        assert!(a.check(&chained, Scope::Write).is_ok());
+        assert_eq!(a.check(&external, Scope::Write).unwrap_err().status, 401);
+        assert_eq!(a.check(&forged, Scope::Write).unwrap_err().status, 401);
+        let bare = Request::builder().body(()).unwrap();
+        assert_eq!(a.check(&bare, Scope::Write).unwrap_err().status, 401);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! App: `tests/fixtures/chain/spin.toml` (the real gateway plus the `chain-client` fixture,
 //! whose only outbound host is `http://gateway.spin.internal`).
 
-use crate::support::{self, load, sample, send, tempdir, Setup};
+use crate::support::{self, load, sample, send, send_with, tempdir, Setup};
 
 const SERIES: &str = r#"chained_jobs_total{via="chain-client"}"#;
 
@@ -61,4 +61,53 @@ async fn refusals_come_back_through_the_chain() {
     );
     let (_, metrics) = send(&app, "GET", "/metrics", "").await;
     assert_eq!(sample(&metrics, SERIES), None, "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chained_writes_need_a_token_unless_internal_requests_are_exempt() {
+    let dir = tempdir();
+    let locked = Setup {
+        manifest: "tests/fixtures/chain/spin.toml",
+        ..Setup::default()
+    }
+    .var("auth_write_tokens", "w-token");
+    let app = load(locked, dir.path()).await;
+    let (status, body) = send(&app, "POST", "/chain/count?amount=1", "").await;
+    assert_eq!(
+        status, 401,
+        "a chained write without a token is refused: {body}"
+    );
+    let (status, body) = send(&app, "PATCH", "/metrics/chained_jobs_total?via=outside", "").await;
+    assert_eq!(status, 401, "so is an outside one: {body}");
+    drop(app);
+
+    let dir = tempdir();
+    let exempt = Setup {
+        manifest: "tests/fixtures/chain/spin.toml",
+        ..Setup::default()
+    }
+    .var("auth_write_tokens", "w-token")
+    .var("auth_exempt_internal", "true");
+    let app = load(exempt, dir.path()).await;
+    let (status, body) = send(&app, "POST", "/chain/count?amount=2", "").await;
+    assert_eq!(status, 200, "a chained write is exempt: {body}");
+    let (status, body) = send(&app, "PATCH", "/metrics/chained_jobs_total?via=outside", "").await;
+    assert_eq!(
+        status, 401,
+        "an outside write still needs the token: {body}"
+    );
+    let (status, body) = send_with(
+        &app,
+        "PATCH",
+        "/metrics/chained_jobs_total?via=outside",
+        &[("spin-client-addr", "0.0.0.0:0")],
+        "",
+    )
+    .await;
+    assert_eq!(
+        status, 401,
+        "the host overwrites a forged spin-client-addr: {body}"
+    );
+    let (_, metrics) = send(&app, "GET", "/metrics", "").await;
+    assert_eq!(sample(&metrics, SERIES), Some(2.0), "{metrics}");
 }

@@ -76,14 +76,17 @@ pub fn engine_config() -> Result<EngineConfig> {
     Ok(cfg)
 }
 
-/// Tokens per scope (`auth_read_tokens`, `auth_write_tokens`, `auth_admin_tokens`).
+/// Tokens per scope (`auth_read_tokens`, `auth_write_tokens`, `auth_admin_tokens`), and
+/// whether service-chained requests are exempt (`auth_exempt_internal`).
 pub fn auth_config() -> Result<AuthConfig> {
     let tokens = |name: &str| -> Result<String> { Ok(var(name)?.unwrap_or_default()) };
-    Ok(AuthConfig::from_lists(
+    let mut auth = AuthConfig::from_lists(
         &tokens("auth_read_tokens")?,
         &tokens("auth_write_tokens")?,
         &tokens("auth_admin_tokens")?,
-    ))
+    );
+    auth.exempt_internal = parsed::<bool>("auth_exempt_internal")?.unwrap_or(false);
+    Ok(auth)
 }
 
 /// Gateway settings: engine settings plus TTL defaults.
