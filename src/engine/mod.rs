@@ -100,7 +100,8 @@ impl EngineConfig {
             shards: if cloud { 16 } else { 64 },
             limits: Limits::default(),
             idempotency_window_ms: 10 * 60 * 1000,
-            max_pending_deltas: if cloud { 1000 } else { 1_000_000 },
+            // Cloud stores hold 1,024 keys: 16 shards + meta + 900 leave room for writes in flight.
+            max_pending_deltas: if cloud { 900 } else { 1_000_000 },
             lease_ms: 10_000,
             max_fold_deltas: 20_000,
         }
