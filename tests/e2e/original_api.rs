@@ -7,6 +7,10 @@
 //! README sections, in order: "Simple PATCH counter" and "Aggregated metrics" (Features), the
 //! curl examples, the two Workers examples (PATCH with `country` and `anotherLabel`; promjs'
 //! `JSON.stringify(registry.metrics())`), the three DELETE forms, and `GET /metrics`.
+//!
+//! Two parts of that README are covered elsewhere: the remote_write push configured by
+//! `SECRET_PROM_ENDPOINT`/`_USER`/`_TOKEN` (here the `prom_*` variables) in `pusher.rs`, and
+//! the recommended Service bindings (here Spin's service chaining) in `chaining.rs`.
 
 use std::path::Path;
 
