@@ -2,9 +2,13 @@
 //! and record the outcome, with no I/O of its own: the Spin component supplies a
 //! [`Transport`] (outbound HTTP, sleep, clock).
 
+mod confirm;
+mod deadline;
 mod retry;
 mod run;
 
+pub use confirm::{confirm, Confirmation};
+pub use deadline::attempt_timeout_ms;
 pub use retry::{backoff_ms, retry_after_ms, Outcome};
 pub use run::{run, Trigger};
 
@@ -50,7 +54,8 @@ pub struct HttpRequest {
     pub headers: Vec<(String, String)>,
     /// Body.
     pub body: Vec<u8>,
-    /// Timeout, ms.
+    /// Bound on the whole attempt (connect, send, answer, reading the body), ms: the
+    /// configured timeout clipped to the run's deadline.
     pub timeout_ms: u64,
 }
 
@@ -102,6 +107,13 @@ pub struct RunReport {
     pub batches: usize,
     /// Status of the receiver's last answer.
     pub last_status: Option<u16>,
+    /// remote_write 2.0 only: samples the receiver said it wrote
+    /// (`X-Prometheus-Remote-Write-Samples-Written`, summed over the 2xx answers).
+    pub samples_written: Option<u64>,
+    /// remote_write 2.0 only: histogram samples the receiver said it wrote.
+    pub histograms_written: Option<u64>,
+    /// remote_write 2.0 only: exemplars the receiver said it wrote.
+    pub exemplars_written: Option<u64>,
     /// Attempts that were retried.
     pub retries: usize,
     /// Why the push failed, when it did.
@@ -123,6 +135,15 @@ impl RunReport {
         ));
         if let Some(st) = self.last_status {
             s.push_str(&format!("receiver_status={st}\n"));
+        }
+        for (key, n) in [
+            ("samples_written", self.samples_written),
+            ("histograms_written", self.histograms_written),
+            ("exemplars_written", self.exemplars_written),
+        ] {
+            if let Some(n) = n {
+                s.push_str(&format!("{key}={n}\n"));
+            }
         }
         if let Some(e) = &self.error {
             s.push_str(&format!("error={e}\n"));

@@ -9,10 +9,12 @@ use crate::engine::lease::{self, NoLease};
 use crate::engine::record::{decode, labels_from_pb, type_from_code, PbLabelCount, PbMeta};
 use crate::engine::{fold, EngineConfig, EngineError};
 use crate::remote_write::{
-    encode_v1, encode_v2, headers_v1, headers_v2, EncodeOptions, StaleSeries,
+    encode_v1, encode_v2, headers_v1, headers_v2, EncodeOptions, StaleSeries, WrittenStats,
 };
 use crate::store::Store;
 
+use super::confirm::{confirm, Confirmation};
+use super::deadline::attempt_timeout_ms;
 use super::retry::{backoff_ms, classify, Outcome};
 use super::{HttpRequest, Protocol, PushConfig, RunReport, Transport};
 
@@ -43,6 +45,17 @@ fn auth_header(cfg: &PushConfig) -> Option<String> {
         )),
         (None, Some(token)) => Some(format!("Bearer {token}")),
         _ => None,
+    }
+}
+
+/// Adds one 2xx answer's counts to the run's, a missing header counting as 0 (2.0 spec).
+fn add_written(report: &mut RunReport, stats: &WrittenStats) {
+    for (total, n) in [
+        (&mut report.samples_written, stats.samples),
+        (&mut report.histograms_written, stats.histograms),
+        (&mut report.exemplars_written, stats.exemplars),
+    ] {
+        *total = Some(total.unwrap_or(0).saturating_add(n.unwrap_or(0)));
     }
 }
 
@@ -177,7 +190,7 @@ pub fn run<S: Store, T: Transport>(
 
     let mut failure: Option<(&'static str, String)> = None;
     'batches: for batch in &batches {
-        let req = HttpRequest {
+        let mut req = HttpRequest {
             url: endpoint.clone(),
             headers: headers.clone(),
             body: batch.body.clone(),
@@ -185,20 +198,41 @@ pub fn run<S: Store, T: Transport>(
         };
         let mut attempt = 0u32;
         loop {
-            if t.now_ms() >= deadline {
+            // No attempt may outlive the lease: the next run may be pushing by then.
+            let Some(timeout_ms) = attempt_timeout_ms(push.timeout_ms, t.now_ms(), deadline) else {
                 failure = Some((
                     "deadline",
                     "run deadline reached before the receiver accepted".into(),
                 ));
                 break 'batches;
-            }
+            };
+            req.timeout_ms = timeout_ms;
             let (outcome, what) = match t.send(&req) {
                 Ok(resp) => {
                     report.last_status = Some(resp.status);
                     let body = String::from_utf8_lossy(&resp.body);
                     let body: String = body.chars().take(200).collect();
+                    let outcome = classify(resp.status, resp.header("retry-after"), t.now_ms());
+                    if outcome == Outcome::Done && push.protocol == Protocol::V2 {
+                        match confirm(&resp, batch.samples) {
+                            Confirmation::Complete(stats) => add_written(&mut report, &stats),
+                            Confirmation::Partial(stats, message) => {
+                                // The receiver took the request: the other batches go on.
+                                add_written(&mut report, &stats);
+                                failure.get_or_insert(("partial_write", message));
+                            }
+                            Confirmation::Malformed(message) => {
+                                failure.get_or_insert(("written_headers", message));
+                            }
+                            Confirmation::Unconfirmed(message) => {
+                                // As a 415: every other 2.0 request would meet the same fate.
+                                failure = Some(("http_4xx", message));
+                                break 'batches;
+                            }
+                        }
+                    }
                     (
-                        classify(resp.status, resp.header("retry-after")),
+                        outcome,
                         format!("receiver answered {}: {}", resp.status, body.trim()),
                     )
                 }
@@ -218,7 +252,10 @@ pub fn run<S: Store, T: Transport>(
                 Outcome::Retry(after) => {
                     attempt += 1;
                     let wait = backoff_ms(attempt, t.random()).max(after.unwrap_or(0));
-                    if t.now_ms() + wait as i64 >= deadline {
+                    if t.now_ms()
+                        .saturating_add(i64::try_from(wait).unwrap_or(i64::MAX))
+                        >= deadline
+                    {
                         let reason = match report.last_status {
                             Some(429) => "http_429",
                             Some(_) => "http_5xx",

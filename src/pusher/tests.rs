@@ -10,6 +10,10 @@ use crate::remote_write::{decode_v1, decode_v2, is_stale_nan};
 use crate::store::memory::{MemoryStore, Semantics};
 
 const T0: i64 = 1_700_000_000_000;
+/// With a 10 s interval, the lease of the run starting at `T0` ends here.
+const DEADLINE: i64 = T0 + 7_500;
+/// A scripted transport error that takes the attempt's whole timeout.
+const TIMEOUT: &str = "timeout";
 
 struct Fake {
     now: i64,
@@ -39,8 +43,14 @@ fn status(s: u16) -> Result<HttpResponse, String> {
 impl Transport for Fake {
     fn send(&mut self, req: &HttpRequest) -> Result<HttpResponse, String> {
         self.sent.push(req.clone());
-        self.now += 5;
-        self.script.pop_front().unwrap_or_else(|| status(200))
+        let answer = self.script.pop_front().unwrap_or_else(|| status(200));
+        // A scripted "timeout" is a receiver that never answers: the attempt takes all of
+        // its timeout, as the real transport's would.
+        self.now += match &answer {
+            Err(e) if e == TIMEOUT => req.timeout_ms as i64,
+            _ => 5,
+        };
+        answer
     }
     fn sleep_ms(&mut self, ms: u64) {
         self.slept.push(ms);
@@ -80,7 +90,7 @@ fn push_counter(store: &MemoryStore, ecfg: &engine::EngineConfig, name: &str, v:
         ecfg,
         &PushRequest {
             families: vec![f],
-            gauge_mode: GaugeMode::Sum,
+            gauge_mode: engine::GaugeChoice::Asked(GaugeMode::Sum),
             group: None,
             ttl_ms: None,
             ttl_by_prefix: Vec::new(),
@@ -314,4 +324,233 @@ fn on_demand_waits_at_most_two_interval_starts() {
         r.skipped.as_deref(),
         Some("another run holds this interval's lease")
     );
+}
+
+fn with_headers(s: u16, headers: &[(&str, &str)]) -> Result<HttpResponse, String> {
+    Ok(HttpResponse {
+        status: s,
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: b"from the receiver".to_vec(),
+    })
+}
+
+const SAMPLES_WRITTEN: &str = "x-prometheus-remote-write-samples-written";
+
+fn v2_cfg(max_samples_per_batch: usize) -> PushConfig {
+    PushConfig {
+        protocol: Protocol::V2,
+        max_samples_per_batch,
+        ..cfg()
+    }
+}
+
+fn failures(store: &MemoryStore, ecfg: &engine::EngineConfig) -> Vec<(String, u64)> {
+    engine::load(store, ecfg)
+        .unwrap()
+        .meta
+        .rw_failures
+        .iter()
+        .map(|f| (f.reason.clone(), f.count))
+        .collect()
+}
+
+#[test]
+fn v2_written_headers_are_summed_into_the_report() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 3);
+    push_counter(&store, &ecfg, "b_total", 1.0, T0 - 2);
+    push_counter(&store, &ecfg, "c_total", 1.0, T0 - 1);
+    let mut t = Fake::new(vec![
+        with_headers(
+            204,
+            &[
+                (SAMPLES_WRITTEN, "2"),
+                ("X-Prometheus-Remote-Write-Histograms-Written", "0"),
+                ("X-Prometheus-Remote-Write-Exemplars-Written", "0"),
+            ],
+        ),
+        with_headers(200, &[(SAMPLES_WRITTEN, "1")]),
+    ]);
+    let r = run(&store, &ecfg, &v2_cfg(2), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(r.error, None);
+    assert_eq!((r.batches, r.samples), (2, 3));
+    assert_eq!(r.samples_written, Some(3));
+    assert_eq!(
+        r.histograms_written,
+        Some(0),
+        "a missing header counts as 0"
+    );
+    assert_eq!(r.exemplars_written, Some(0));
+    let text = r.to_text();
+    assert!(text.contains("samples_written=3\n"), "{text}");
+    assert!(text.contains("histograms_written=0\n"), "{text}");
+    assert!(failures(&store, &ecfg).is_empty());
+    assert!(engine::load(&store, &ecfg).unwrap().meta.rw_last_success_ms > 0);
+}
+
+#[test]
+fn v1_reads_no_written_headers() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 1);
+    // A 1.0 receiver sends no headers: that confirms nothing and is no failure either.
+    let mut t = Fake::new(vec![status(204)]);
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    assert!(!r.to_text().contains("written"));
+    assert_eq!((r.error, r.samples_written), (None, None));
+}
+
+#[test]
+fn a_v2_shortfall_is_a_reported_partial_write_not_retried() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 3);
+    push_counter(&store, &ecfg, "b_total", 1.0, T0 - 2);
+    push_counter(&store, &ecfg, "c_total", 1.0, T0 - 1);
+    let mut t = Fake::new(vec![
+        with_headers(200, &[(SAMPLES_WRITTEN, "1")]),
+        with_headers(204, &[(SAMPLES_WRITTEN, "1")]),
+    ]);
+    let r = run(&store, &ecfg, &v2_cfg(2), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(t.sent.len(), 2, "no retry, and the next batch still went");
+    assert_eq!(r.retries, 0);
+    assert_eq!(r.samples_written, Some(2));
+    assert_eq!(r.samples, 3);
+    assert_eq!(
+        r.error.as_deref(),
+        Some(
+            "partial write: receiver answered 200 but wrote 1 of 2 samples \
+             (X-Prometheus-Remote-Write-Samples-Written)"
+        )
+    );
+    assert!(r.to_text().contains("error=partial write"));
+    assert_eq!(failures(&store, &ecfg), [("partial_write".to_string(), 1)]);
+    let meta = engine::load(&store, &ecfg).unwrap().meta;
+    assert_eq!(meta.rw_last_success_ms, 0, "not recorded as a success");
+    assert!(meta.rw_last_error.starts_with("partial write"));
+}
+
+#[test]
+fn a_v2_2xx_without_written_headers_is_taken_as_415() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 2);
+    push_counter(&store, &ecfg, "b_total", 1.0, T0 - 1);
+    let mut t = Fake::new(vec![status(204)]);
+    let r = run(&store, &ecfg, &v2_cfg(1), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(
+        t.sent.len(),
+        1,
+        "as for any 4xx: no retry, no further batch"
+    );
+    let err = r.error.unwrap();
+    assert!(
+        err.contains("415") && err.contains("remote_write_version=1"),
+        "{err}"
+    );
+    assert_eq!((r.batches, r.samples, r.samples_written), (0, 0, None));
+    assert_eq!(failures(&store, &ecfg), [("http_4xx".to_string(), 1)]);
+    assert_eq!(
+        engine::load(&store, &ecfg).unwrap().meta.rw_samples_total,
+        0
+    );
+}
+
+#[test]
+fn a_malformed_written_header_is_reported() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 1);
+    let mut t = Fake::new(vec![with_headers(204, &[(SAMPLES_WRITTEN, "1.0")])]);
+    let r = run(&store, &ecfg, &v2_cfg(10), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(t.sent.len(), 1);
+    assert!(
+        r.error
+            .as_deref()
+            .unwrap()
+            .contains("X-Prometheus-Remote-Write-Samples-Written: \"1.0\""),
+        "{:?}",
+        r.error
+    );
+    assert_eq!(
+        failures(&store, &ecfg),
+        [("written_headers".to_string(), 1)]
+    );
+}
+
+#[test]
+fn attempts_are_clipped_to_the_lease_deadline() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 1);
+    let mut c = cfg();
+    c.timeout_ms = 3_000;
+    // Every attempt hangs for its whole timeout.
+    let mut t = Fake::new((0..100).map(|_| Err(TIMEOUT.to_string())).collect());
+    let r = run(&store, &ecfg, &c, &mut t, Trigger::Cron).unwrap();
+    let timeouts: Vec<u64> = t.sent.iter().map(|r| r.timeout_ms).collect();
+    assert_eq!(timeouts[..2], [3_000, 3_000], "{timeouts:?}");
+    let last = *timeouts.last().unwrap();
+    assert!(
+        last < 3_000,
+        "the last attempt got what was left: {timeouts:?}"
+    );
+    assert!(
+        t.now <= DEADLINE,
+        "overran the lease by {} ms",
+        t.now - DEADLINE
+    );
+    assert_eq!(
+        r.error.as_deref(),
+        Some("receiver unreachable: timeout"),
+        "{timeouts:?}"
+    );
+    // 3 s, 187 ms backoff, 3 s, 375 ms backoff, then the 938 ms left.
+    assert_eq!(timeouts, [3_000, 3_000, 938]);
+}
+
+#[test]
+fn a_timeout_longer_than_the_lease_is_clipped_from_the_first_attempt() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 1);
+    let mut c = cfg();
+    c.timeout_ms = 60_000;
+    let mut t = Fake::new(vec![Err(TIMEOUT.to_string())]);
+    let r = run(&store, &ecfg, &c, &mut t, Trigger::Cron).unwrap();
+    assert_eq!(t.sent.len(), 1);
+    assert_eq!(t.sent[0].timeout_ms, 7_500, "all that is left of the lease");
+    assert_eq!(t.now, DEADLINE);
+    assert_eq!(r.error.as_deref(), Some("receiver unreachable: timeout"));
+    let meta = engine::load(&store, &ecfg).unwrap().meta;
+    assert_eq!(
+        meta.rw_failures.len(),
+        0,
+        "past the deadline meta is left alone"
+    );
+}
+
+#[test]
+fn retry_after_as_an_http_date_is_read_against_the_run_clock() {
+    use std::time::{Duration, UNIX_EPOCH};
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    push_counter(&store, &ecfg, "a_total", 1.0, T0 - 1);
+    let at = |ms: i64| httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_millis(ms as u64));
+    let retry_at = at(T0 + 3_000);
+    let too_late = at(T0 + 60_000);
+    let mut t = Fake::new(vec![
+        with_headers(503, &[("retry-after", &retry_at)]),
+        status(204),
+    ]);
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(r.error, None);
+    // The answer came at T0 + 5: the date is 2,995 ms away.
+    assert_eq!(t.slept, [2_995]);
+    assert_eq!(t.sent.len(), 2);
+    // A date beyond the lease ends the run instead of sleeping through it.
+    t.now = T0 + 10_000;
+    push_counter(&store, &ecfg, "a_total", 1.0, t.now - 1);
+    let mut t2 = Fake::new(vec![with_headers(429, &[("retry-after", &too_late)])]);
+    t2.now = t.now;
+    let r = run(&store, &ecfg, &cfg(), &mut t2, Trigger::Cron).unwrap();
+    assert!(t2.slept.is_empty());
+    assert_eq!(t2.sent.len(), 1);
+    assert!(r.error.unwrap().contains("429"));
 }
