@@ -8,7 +8,7 @@ mod error;
 mod html;
 mod json;
 mod overview;
-mod query;
+pub mod query;
 mod read;
 mod selfmetrics;
 mod settings;
