@@ -137,6 +137,25 @@ async fn wasi_keyvalue_atomics_cas_batch_and_listing() {
     assert_eq!(keys, "atomic\ncas");
 }
 
+/// Spin 3.6.3 pages nothing: `list-keys` with any cursor is the store error "list_keys: cursor
+/// not supported" (and the guest sees it as an error, not as an empty page), while the same
+/// store lists every key without one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_keys_refuses_a_cursor_like_spin() {
+    let state = tempfile::tempdir().unwrap();
+    let app = App::load(manifest(), options(&state)).await.unwrap();
+    assert_eq!(get(&app, "/atomic").await, (200, "1".to_string()));
+    for cursor in ["0", "", "atomic"] {
+        let (status, body) = get(&app, &format!("/keys-cursor?cursor={cursor}")).await;
+        assert_eq!(status, 500, "cursor {cursor:?}: {body}");
+        assert_eq!(
+            body,
+            format!("list-keys from cursor {cursor:?}: Error::Other(\"list_keys: cursor not supported\")")
+        );
+    }
+    assert_eq!(get(&app, "/keys").await, (200, "atomic".to_string()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn injected_cas_conflicts_are_retried_by_the_guest() {
     let state = tempfile::tempdir().unwrap();
