@@ -1,10 +1,11 @@
 //! Pushgateway's grouping-key URL syntax: `/metrics/job/<job>{/<label>/<value>}`.
 //!
 //! Parsed exactly as Pushgateway does: a name suffixed `@base64` carries a base64url value
-//! (padding optional, `=` alone for an empty value), every segment is URL-decoded, the job
-//! must not be empty, label names follow the classic rules and appear once.
+//! (trailing `=` ignored, so `=` alone is an empty value), every segment is URL-decoded, the
+//! job must not be empty, label names follow the classic rules and appear once.
 
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use percent_encoding::percent_decode_str;
 use thiserror::Error;
@@ -49,20 +50,24 @@ fn url_decode(segment: &str) -> Result<String, GroupingError> {
         .map_err(|_| GroupingError::BadEncoding(segment.to_string()))
 }
 
+/// Go's `base64.RawURLEncoding`, which Pushgateway decodes with: no padding, and (not being
+/// `Strict`) unused bits of the last character may be set.
+const GO_RAW_URL: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
+
 fn base64_value(label: &str, encoded: &str) -> Result<String, GroupingError> {
-    if encoded == "=" {
-        return Ok(String::new());
-    }
     let bad = |reason: String| GroupingError::BadBase64 {
         label: label.to_string(),
         reason,
     };
-    let bytes = if encoded.ends_with('=') {
-        URL_SAFE.decode(encoded)
-    } else {
-        URL_SAFE_NO_PAD.decode(encoded)
-    }
-    .map_err(|e| bad(e.to_string()))?;
+    // Pushgateway strips every trailing `=` before decoding, whether or not it is right padding.
+    let bytes = GO_RAW_URL
+        .decode(encoded.trim_end_matches('='))
+        .map_err(|e| bad(e.to_string()))?;
     String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))
 }
 
@@ -138,6 +143,44 @@ mod tests {
         );
         assert_eq!(key("job/x/empty@base64/="), r#"{empty="",job="x"}"#);
         assert_eq!(key("job/a%20b/l/%C3%A9"), r#"{job="a b",l="é"}"#);
+    }
+
+    #[test]
+    fn base64_padding_is_stripped_as_pushgateway_does() {
+        for encoded in ["aG9zdA", "aG9zdA=", "aG9zdA==", "aG9zdA==="] {
+            assert_eq!(
+                key(&format!("job/x/instance@base64/{encoded}")),
+                r#"{instance="host",job="x"}"#,
+                "{encoded}"
+            );
+        }
+        // Go's non-strict decoder ignores set bits after the last byte.
+        assert_eq!(key("job@base64/aG9zdB"), r#"{job="host"}"#);
+        assert_eq!(key("job/x/e@base64/=="), r#"{e="",job="x"}"#);
+    }
+
+    #[test]
+    fn invalid_base64_names_the_label() {
+        for encoded in ["aG9zd", "aG=9zdA", "aG9z+A", "a", "aG9z%2FA"] {
+            let e = parse_grouping_path(&format!("job/x/instance@base64/{encoded}")).unwrap_err();
+            assert!(
+                matches!(&e, GroupingError::BadBase64 { label, .. } if label == "instance"),
+                "{encoded}: {e:?}"
+            );
+            assert!(
+                e.to_string()
+                    .starts_with("value of \"instance\" is not valid base64url: "),
+                "{e}"
+            );
+        }
+        // Valid base64 of bytes that are not UTF-8.
+        assert_eq!(
+            parse_grouping_path("job/x/l@base64/_w"),
+            Err(GroupingError::BadBase64 {
+                label: "l".into(),
+                reason: "not UTF-8".into()
+            })
+        );
     }
 
     #[test]

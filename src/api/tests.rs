@@ -361,3 +361,112 @@ fn ttl_expires_series_at_fold() {
     assert!(!m.contains("e_total"), "{m}");
     assert!(m.contains("k_total 1\n"), "{m}");
 }
+
+#[test]
+fn path_api_keeps_a_body_instance_and_grouping_labels_win() {
+    let gw = Gw::new(Semantics::Sqlite);
+    gw.ok(
+        Method::POST,
+        "/metrics/job/x",
+        "m{instance=\"a\"} 1\nm{instance=\"b\"} 2\nn 3\n",
+    );
+    gw.ok(
+        Method::POST,
+        "/metrics/job/y/instance/url",
+        "o{job=\"body\",instance=\"body\"} 4\n",
+    );
+    let m = gw.metrics();
+    for line in [
+        "m{instance=\"a\",job=\"x\"} 1\n",
+        "m{instance=\"b\",job=\"x\"} 2\n",
+        "n{instance=\"\",job=\"x\"} 3\n",
+        "o{instance=\"url\",job=\"y\"} 4\n",
+        "push_failure_time_seconds{instance=\"\",job=\"x\"} 0\n",
+    ] {
+        assert!(m.contains(line), "{line} in {m}");
+    }
+    assert!(!m.contains("m{instance=\"\""), "{m}");
+    assert!(!m.contains("body"), "{m}");
+    // The group is the path's: deleting it removes the series whatever their instance.
+    let r = gw.send(Method::DELETE, "/metrics/job/x", &[], "");
+    assert_eq!(status(&r).0, 202);
+    let m = gw.metrics();
+    assert!(!m.contains("job=\"x\""), "{m}");
+    assert!(m.contains("o{instance=\"url\",job=\"y\"} 4\n"), "{m}");
+}
+
+#[test]
+fn path_api_base64_padding_and_errors() {
+    let gw = Gw::new(Semantics::Sqlite);
+    for (i, v) in ["aG9zdA=", "aG9zdA==", "aG9zdA"].iter().enumerate() {
+        gw.ok(
+            Method::POST,
+            &format!("/metrics/job/b/instance@base64/{v}"),
+            &format!("# TYPE c{i}_total counter\nc{i}_total 1\n"),
+        );
+    }
+    let m = gw.metrics();
+    for i in 0..3 {
+        assert!(
+            m.contains(&format!("c{i}_total{{instance=\"host\",job=\"b\"}} 1\n")),
+            "{i}: {m}"
+        );
+    }
+    let before = gw.user_dump();
+    let (s, t) = status(&gw.send(
+        Method::POST,
+        "/metrics/job/b/instance@base64/aG9zd",
+        &[],
+        "x 1\n",
+    ));
+    assert_eq!(s, 400, "{t}");
+    assert!(
+        t.starts_with("value of \"instance\" is not valid base64url: "),
+        "{t}"
+    );
+    assert_eq!(gw.user_dump(), before, "nothing applied");
+}
+
+#[test]
+fn path_api_grouping_labels_are_held_to_limits() {
+    let mut gw = Gw::new(Semantics::Sqlite);
+    gw.cfg.engine.limits.max_labels_per_series = 3;
+    gw.cfg.engine.limits.max_label_value_len = 8;
+    let before = gw.user_dump();
+    let (s, t) = status(&gw.send(Method::POST, "/metrics/job/j/zone/z", &[], "m{a=\"1\"} 1\n"));
+    assert_eq!(
+        (s, t.as_str()),
+        (
+            400,
+            "series m{a=\"1\",instance=\"\",job=\"j\",zone=\"z\"} has 4 labels, more than max_labels_per_series=3\n"
+        )
+    );
+    let (s, t) = status(&gw.send(Method::POST, "/metrics/job/a_very_long_job", &[], "m 1\n"));
+    assert_eq!(
+        (s, t.as_str()),
+        (
+            400,
+            "value of label \"job\" is 15 bytes, more than max_label_value_len=8\n"
+        )
+    );
+    assert_eq!(gw.user_dump(), before, "nothing applied");
+    // The same body through /metrics fits.
+    gw.ok(Method::POST, "/metrics", "m{a=\"1\"} 1\n");
+}
+
+#[test]
+fn too_many_series_is_413_on_every_write_route() {
+    let mut gw = Gw::new(Semantics::Sqlite);
+    gw.cfg.engine.limits.max_series_per_request = 2;
+    for uri in ["/metrics", "/metrics/job/j"] {
+        let (s, t) = status(&gw.send(Method::POST, uri, &[], "a 1\nb 1\nc 1\n"));
+        assert_eq!(
+            (s, t.as_str()),
+            (
+                413,
+                "request has 3 series, more than max_series_per_request=2\n"
+            ),
+            "{uri}"
+        );
+    }
+}

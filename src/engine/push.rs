@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use prost::Message;
 
 use crate::aggregate::{self, AggregateError, GaugeMode};
-use crate::limits::LimitError;
-use crate::model::{Labels, MetricFamily, MetricType, SampleValue};
+use crate::limits::{LimitError, Limits};
+use crate::model::{Labels, MetricFamily, MetricType, SampleValue, Series};
 use crate::store::Store;
 
 use super::io::get_all;
@@ -81,6 +81,35 @@ pub fn group_key(group: &Labels) -> (Labels, String) {
     (labels, key)
 }
 
+/// A pushed series' labels in a group, as Pushgateway's `sanitizeLabels` makes them: the
+/// grouping labels replace the body's values, then `instance=""` is added only when the series
+/// still has no `instance` (so a body's `instance` survives a path without one).
+fn grouped_labels(series: &Labels, group: &Labels) -> Labels {
+    let mut labels = series.clone();
+    for (n, v) in group.pairs() {
+        labels.set(n, v);
+    }
+    if labels.get("instance").is_none() {
+        labels.set("instance", "");
+    }
+    labels
+}
+
+/// Holds a series labelled with grouping labels to the limits its body was checked against:
+/// the path can add labels, long names and long values after the body passed.
+fn check_grouped(limits: &Limits, family: &str, labels: Labels) -> Result<Labels, LimitError> {
+    let mut probe = MetricFamily::new(family, MetricType::Untyped);
+    probe.series.push(Series {
+        labels,
+        // check_request reads names and labels only; the value is never looked at.
+        value: SampleValue::Untyped(0.0),
+        timestamp_ms: None,
+        created: None,
+    });
+    limits.check_request(std::slice::from_mut(&mut probe))?;
+    Ok(probe.series.pop().map(|s| s.labels).unwrap_or_default())
+}
+
 fn check_idempotency_key(k: &str) -> Result<(), EngineError> {
     // Hex-encoded under `v1/i/`, 100 characters make a 205-byte key: inside the 256 bytes
     // every Spin store guarantees (and Fermyon Cloud's 255).
@@ -93,8 +122,15 @@ fn check_idempotency_key(k: &str) -> Result<(), EngineError> {
 }
 
 /// Turns the request into stored-series form, applying grouping labels and push-time series.
-fn incoming_series(req: &PushRequest) -> Result<Vec<(StoredSeries, MetricType)>, EngineError> {
+fn incoming_series(
+    req: &PushRequest,
+    limits: &Limits,
+) -> Result<Vec<(StoredSeries, MetricType)>, EngineError> {
     let group = req.group.as_ref().map(group_key);
+    if let Some((labels, _)) = &group {
+        // The group's own push-time series: only its labels are the client's, not its name.
+        check_grouped(limits, "", labels.clone())?;
+    }
     let ttl_for = |name: &str| -> Option<i64> {
         let ttl = req.ttl_ms.or_else(|| {
             req.ttl_by_prefix
@@ -121,12 +157,10 @@ fn incoming_series(req: &PushRequest) -> Result<Vec<(StoredSeries, MetricType)>,
             )));
         }
         for s in &fam.series {
-            let mut labels = s.labels.clone();
-            if let Some((g, _)) = &group {
-                for (n, v) in g.pairs() {
-                    labels.set(n, v);
-                }
-            }
+            let labels = match &req.group {
+                Some(g) => check_grouped(limits, &fam.name, grouped_labels(&s.labels, g))?,
+                None => s.labels.clone(),
+            };
             let key = labels.series_key(&fam.name);
             aggregate::validate_increment(&s.value, &key)?;
             if aggregate::type_of(&s.value) != fam.kind {
@@ -245,7 +279,7 @@ pub fn push<S: Store>(
     if let Some(k) = &req.idempotency_key {
         check_idempotency_key(k)?;
     }
-    let incoming = incoming_series(req)?;
+    let incoming = incoming_series(req, &cfg.limits)?;
 
     // Read meta and every shard a pushed series lives in.
     let meta_bytes = store.get(META)?;

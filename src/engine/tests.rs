@@ -752,3 +752,164 @@ fn staleness_records_are_bounded() {
     fold_now(&store, &c);
     assert_eq!(load(&store, &c).unwrap().meta.stale.len(), fold::MAX_STALE);
 }
+
+fn grouped(families: Vec<MetricFamily>, group: &[(&str, &str)]) -> PushRequest {
+    let mut r = req(families);
+    r.group = Some(labels(group));
+    r
+}
+
+#[test]
+fn grouping_labels_as_pushgateway_sanitizes_them() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    // A body `instance` survives a path without one; instance="" only fills a gap.
+    let body = family(
+        "m_total",
+        MetricType::Counter,
+        vec![
+            (labels(&[("instance", "a")]), SampleValue::Counter(1.0)),
+            (labels(&[("x", "1")]), SampleValue::Counter(2.0)),
+        ],
+    );
+    push(&store, &c, &grouped(vec![body], &[("job", "j")])).unwrap();
+    assert_eq!(
+        value_of(&store, &c, "m_total{instance=\"a\",job=\"j\"}"),
+        Some(SampleValue::Counter(1.0))
+    );
+    assert_eq!(
+        value_of(&store, &c, "m_total{instance=\"\",job=\"j\",x=\"1\"}"),
+        Some(SampleValue::Counter(2.0))
+    );
+    assert_eq!(
+        value_of(&store, &c, "m_total{instance=\"\",job=\"j\"}"),
+        None
+    );
+    // The group's own series carry the group and instance="".
+    assert!(value_of(&store, &c, "push_time_seconds{instance=\"\",job=\"j\"}").is_some());
+    // Grouping labels win over the body's values (job and instance included).
+    let body = counter(
+        "n_total",
+        &[("job", "body"), ("instance", "b"), ("k", "v")],
+        3.0,
+    );
+    push(
+        &store,
+        &c,
+        &grouped(vec![body], &[("job", "j"), ("instance", "url")]),
+    )
+    .unwrap();
+    assert_eq!(
+        value_of(&store, &c, "n_total{instance=\"url\",job=\"j\",k=\"v\"}"),
+        Some(SampleValue::Counter(3.0))
+    );
+    // Deleting the group removes the series whatever their instance.
+    let n = delete(
+        &store,
+        &c,
+        &Selector::Group(labels(&[("job", "j")])),
+        2_000,
+        9,
+    )
+    .unwrap();
+    assert_eq!(
+        n, 4,
+        "m_total x2, push_time_seconds, push_failure_time_seconds"
+    );
+    assert_eq!(
+        value_of(&store, &c, "m_total{instance=\"a\",job=\"j\"}"),
+        None
+    );
+    assert!(value_of(&store, &c, "n_total{instance=\"url\",job=\"j\",k=\"v\"}").is_some());
+}
+
+#[test]
+fn body_series_colliding_after_grouping_are_refused() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let body = family(
+        "m_total",
+        MetricType::Counter,
+        vec![
+            (labels(&[("job", "a")]), SampleValue::Counter(1.0)),
+            (labels(&[("job", "b")]), SampleValue::Counter(1.0)),
+        ],
+    );
+    let e = push(&store, &c, &grouped(vec![body], &[("job", "j")])).unwrap_err();
+    assert_eq!(e.status(), 400);
+    assert_eq!(
+        e.to_string(),
+        "duplicate series m_total{instance=\"\",job=\"j\"} in one request (after applying grouping labels)"
+    );
+    assert!(store.dump().is_empty(), "nothing written");
+}
+
+#[test]
+fn grouping_labels_are_held_to_the_series_limits() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let mut c = cfg(Backend::Sqlite);
+    c.limits.max_labels_per_series = 3;
+    c.limits.max_name_len = 8;
+    c.limits.max_label_value_len = 4;
+    // Body: 2 labels; with job and instance it has 4.
+    let body = || counter("m_total", &[("a", "1"), ("b", "2")], 1.0);
+    let e = push(&store, &c, &grouped(vec![body()], &[("job", "j")])).unwrap_err();
+    assert_eq!(
+        e,
+        EngineError::Limit(LimitError::TooManyLabels {
+            series: "m_total{a=\"1\",b=\"2\",instance=\"\",job=\"j\"}".into(),
+            got: 4,
+            limit: 3
+        })
+    );
+    assert_eq!(e.status(), 400);
+    assert_eq!(
+        e.to_string(),
+        "series m_total{a=\"1\",b=\"2\",instance=\"\",job=\"j\"} has 4 labels, more than max_labels_per_series=3"
+    );
+    // Exactly at the limit passes: the body's instance is kept, no instance="" added.
+    let ok = counter("m_total", &[("a", "1"), ("instance", "i")], 1.0);
+    push(&store, &c, &grouped(vec![ok], &[("job", "j")])).unwrap();
+    let before = store.dump();
+    // A grouping label value longer than max_label_value_len.
+    let e = push(
+        &store,
+        &c,
+        &grouped(vec![counter("m_total", &[], 1.0)], &[("job", "jobby")]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e,
+        EngineError::Limit(LimitError::LabelValueTooLong {
+            label: "job".into(),
+            got: 5,
+            limit: 4
+        })
+    );
+    // A grouping label name longer than max_name_len.
+    let e = push(
+        &store,
+        &c,
+        &grouped(
+            vec![counter("m_total", &[], 1.0)],
+            &[("job", "j"), ("long_name", "v")],
+        ),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&e, EngineError::Limit(LimitError::NameTooLong { name, got: 9, limit: 8 }) if name == "long_name"),
+        "{e:?}"
+    );
+    // An empty body still checks the group's own push-time series.
+    c.limits.max_labels_per_series = 2;
+    let e = push(&store, &c, &grouped(vec![], &[("job", "j"), ("zone", "z")])).unwrap_err();
+    assert_eq!(
+        e,
+        EngineError::Limit(LimitError::TooManyLabels {
+            series: "{instance=\"\",job=\"j\",zone=\"z\"}".into(),
+            got: 3,
+            limit: 2
+        })
+    );
+    assert_eq!(store.dump(), before, "nothing from refused pushes applied");
+}

@@ -53,13 +53,16 @@ pub enum BodyError {
 
 impl BodyError {
     /// The HTTP status to answer with: 415 for types, charsets and encodings the gateway does
-    /// not read, 413 for bodies too large, 400 for everything else.
+    /// not read, 413 for bodies too large or with too many series (as the engine answers the
+    /// same limit), 400 for everything else.
     pub fn status(&self) -> u16 {
         match self {
             BodyError::UnsupportedMediaType(_)
             | BodyError::UnsupportedCharset(_)
             | BodyError::UnsupportedEncoding(_) => 415,
-            BodyError::TooLarge(_) | BodyError::Limit(LimitError::BodyTooLarge { .. }) => 413,
+            BodyError::TooLarge(_)
+            | BodyError::Limit(LimitError::BodyTooLarge { .. })
+            | BodyError::Limit(LimitError::TooManySeries { .. }) => 413,
             BodyError::Decompress(_)
             | BodyError::Parse(_)
             | BodyError::Protobuf(_)
@@ -287,6 +290,31 @@ mod tests {
         assert_eq!(
             e,
             BodyError::Limit(LimitError::TooManySeries { got: 3, limit: 2 })
+        );
+        assert_eq!(e.status(), 413);
+        assert_eq!(
+            e.status(),
+            crate::engine::EngineError::Limit(LimitError::TooManySeries { got: 3, limit: 2 })
+                .status(),
+            "the parser and the engine answer the same limit alike"
+        );
+        assert_eq!(
+            e.to_string(),
+            "request has 3 series, more than max_series_per_request=2"
+        );
+        let e = parse_body(
+            None,
+            None,
+            b"a{l=\"x\"} 1\n",
+            &Limits {
+                max_label_value_len: 0,
+                ..limits
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, BodyError::Limit(LimitError::LabelValueTooLong { .. })),
+            "{e}"
         );
         assert_eq!(e.status(), 400);
         // Timestamps are refused by default, as Pushgateway does.
