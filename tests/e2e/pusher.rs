@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use promagg::remote_write::decode_v1;
+use promagg::remote_write::{decode_v1, decode_v2, CONTENT_TYPE_V2};
 
 use crate::receiver::{Receiver, Reply};
 use crate::support::{self, load, send, Setup};
@@ -262,4 +262,100 @@ async fn tokens_guard_both_components() {
             .0,
         200
     );
+}
+
+/// The value of the series named `name` in a remote_write 2.0 body.
+fn value_of_v2(body: &[u8], name: &str) -> Option<f64> {
+    let req = decode_v2(body).expect("remote_write 2.0 body");
+    req.timeseries
+        .iter()
+        .find(|ts| {
+            ts.labels_refs.chunks(2).any(|pair| {
+                req.symbols[pair[0] as usize] == "__name__" && req.symbols[pair[1] as usize] == name
+            })
+        })
+        .map(|ts| ts.samples[0].value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn remote_write_2_reads_the_receivers_written_headers() {
+    let rx = Receiver::start_v2().await;
+    let dir = support::tempdir();
+    let app = load(setup(&rx).var("remote_write_version", "2"), dir.path()).await;
+    for _ in 0..2 {
+        send(&app, "PATCH", "/metrics/v2_total?kind=a", "").await;
+    }
+    let body = "# TYPE lat histogram\nlat_bucket{le=\"1\"} 1\nlat_bucket{le=\"+Inf\"} 2\nlat_sum 3\nlat_count 2\n";
+    assert_eq!(send(&app, "POST", "/metrics", body).await.0, 200);
+    let (status, report) = send(&app, "POST", "/-/push", "").await;
+    assert_eq!(status, 200, "{report}");
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 1, "{report}");
+    let r = &reqs[0];
+    assert_eq!(r.header("content-type"), Some(CONTENT_TYPE_V2));
+    assert_eq!(r.header("content-encoding"), Some("snappy"));
+    assert_eq!(r.header("x-prometheus-remote-write-version"), Some("2.0.0"));
+    assert!(r.header("user-agent").unwrap().starts_with("promagg/"));
+    let decoded = decode_v2(&r.body).unwrap();
+    assert_eq!(decoded.symbols[0], "", "the symbol table starts with \"\"");
+    assert_eq!(value_of_v2(&r.body, "v2_total"), Some(2.0));
+    assert_eq!(value_of_v2(&r.body, "lat_count"), Some(2.0));
+    assert_eq!(value_of_v2(&r.body, "lat_sum"), Some(3.0));
+    let sent: usize = decoded.timeseries.iter().map(|ts| ts.samples.len()).sum();
+    assert_eq!(
+        sent, 5,
+        "a counter, and a histogram's 2 buckets, sum and count"
+    );
+    // The pusher read the receiver's counts back.
+    assert_eq!(field(&report, "samples_sent"), "5", "{report}");
+    assert_eq!(field(&report, "samples_written"), "5", "{report}");
+    assert_eq!(field(&report, "histograms_written"), "0", "{report}");
+    assert_eq!(field(&report, "exemplars_written"), "0", "{report}");
+    assert!(!report.contains("error="), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn remote_write_2_reports_a_partial_write_without_retrying() {
+    let rx = Receiver::start_v2().await;
+    rx.script([Reply {
+        headers: vec![("X-Prometheus-Remote-Write-Samples-Written", "1".into())],
+        ..Reply::status(200)
+    }]);
+    let dir = support::tempdir();
+    let app = load(setup(&rx).var("remote_write_version", "2"), dir.path()).await;
+    send(&app, "PATCH", "/metrics/p_total?x=1", "").await;
+    send(&app, "PATCH", "/metrics/p_total?x=2", "").await;
+    let (status, report) = send(&app, "POST", "/-/push", "").await;
+    assert_eq!(status, 502, "{report}");
+    assert!(
+        field(&report, "error")
+            .starts_with("partial write: receiver answered 200 but wrote 1 of 2"),
+        "{report}"
+    );
+    assert_eq!(field(&report, "samples_written"), "1", "{report}");
+    assert_eq!(field(&report, "retries"), "0", "{report}");
+    assert_eq!(rx.requests().len(), 1, "a 2xx is not retried");
+    // The gateway's own metrics count it under its reason.
+    let (_, metrics) = send(&app, "GET", "/metrics", "").await;
+    assert!(
+        metrics.contains("promagg_remote_write_failures_total{reason=\"partial_write\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn remote_write_2_to_a_1_0_receiver_is_taken_as_415() {
+    // A 1.0 receiver answers 204 and sends no -Written header.
+    let rx = Receiver::start().await;
+    let dir = support::tempdir();
+    let app = load(setup(&rx).var("remote_write_version", "2"), dir.path()).await;
+    send(&app, "PATCH", "/metrics/o_total", "").await;
+    let (status, report) = send(&app, "POST", "/-/push", "").await;
+    assert_eq!(status, 502, "{report}");
+    let error = field(&report, "error");
+    assert!(
+        error.contains("415") && error.contains("remote_write_version=1"),
+        "{report}"
+    );
+    assert_eq!(rx.requests().len(), 1, "{report}");
 }

@@ -1,4 +1,7 @@
 //! A remote_write receiver for tests: records every request and answers from a script.
+//! Started with [`Receiver::start_v2`], its unscripted answers to remote_write 2.0 requests
+//! carry the `X-Prometheus-Remote-Write-*-Written` counts of the decoded body, as the 2.0
+//! spec requires of a receiver.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -11,6 +14,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use promagg::remote_write::{decode_v2, CONTENT_TYPE_V2};
 
 /// One recorded request.
 #[derive(Debug, Clone)]
@@ -55,6 +59,35 @@ impl Reply {
     }
 }
 
+/// A 2.0 receiver's answer: 204 with what the body holds as written, or 400.
+fn written_reply(body: &[u8]) -> Reply {
+    match decode_v2(body) {
+        Ok(req) => {
+            let count = |f: fn(&promagg::proto::write_v2::TimeSeries) -> usize| {
+                req.timeseries.iter().map(f).sum::<usize>().to_string()
+            };
+            Reply {
+                headers: vec![
+                    (
+                        "X-Prometheus-Remote-Write-Samples-Written",
+                        count(|ts| ts.samples.len()),
+                    ),
+                    (
+                        "X-Prometheus-Remote-Write-Histograms-Written",
+                        count(|ts| ts.histograms.len()),
+                    ),
+                    (
+                        "X-Prometheus-Remote-Write-Exemplars-Written",
+                        count(|ts| ts.exemplars.len()),
+                    ),
+                ],
+                ..Reply::status(204)
+            }
+        }
+        Err(_) => Reply::status(400),
+    }
+}
+
 /// The running receiver.
 pub struct Receiver {
     /// Where it listens.
@@ -66,6 +99,16 @@ pub struct Receiver {
 impl Receiver {
     /// Starts on a free loopback port; unscripted requests get 204.
     pub async fn start() -> Receiver {
+        Self::start_with(false).await
+    }
+
+    /// Like [`Receiver::start`], but an unscripted 2.0 request is decoded and its 204 carries
+    /// the three `-Written` counts (a body that does not decode gets 400).
+    pub async fn start_v2() -> Receiver {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(answer_v2: bool) -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -84,7 +127,7 @@ impl Receiver {
                         let (rq, sc) = (rq.clone(), sc.clone());
                         async move {
                             let at = Instant::now();
-                            let headers = req
+                            let headers: Vec<(String, String)> = req
                                 .headers()
                                 .iter()
                                 .map(|(k, v)| {
@@ -93,9 +136,16 @@ impl Receiver {
                                 .collect();
                             let body = req.into_body().collect().await.map(|b| b.to_bytes());
                             let body = body.map(|b| b.to_vec()).unwrap_or_default();
+                            let is_v2 = headers
+                                .iter()
+                                .any(|(k, v)| k == "content-type" && v == CONTENT_TYPE_V2);
+                            let scripted = sc.lock().unwrap().pop_front();
+                            let reply = match scripted {
+                                Some(r) => r,
+                                None if answer_v2 && is_v2 => written_reply(&body),
+                                None => Reply::status(204),
+                            };
                             rq.lock().unwrap().push(Recorded { headers, body, at });
-                            let reply =
-                                sc.lock().unwrap().pop_front().unwrap_or(Reply::status(204));
                             tokio::time::sleep(reply.delay).await;
                             let mut resp = Response::builder().status(reply.status);
                             for (k, v) in &reply.headers {

@@ -1,8 +1,13 @@
-//! The pusher's [`Transport`] over `wasi:http/outgoing-handler`, with request-option timeouts.
+//! The pusher's [`Transport`] over `wasi:http/outgoing-handler`, every step of an attempt
+//! bounded by its timeout.
 //!
-//! spin-sdk's `send` passes no request options, so a receiver that accepts the connection
-//! and never answers would hold the run until the host gives up. Here the connect and
-//! first-byte timeouts come from `remote_write_timeout`, and the run's deadline does the rest.
+//! spin-sdk's `send` passes no request options and blocks without a limit, so a receiver
+//! that accepts the connection and then stalls (never reading the body, never answering,
+//! or trickling the answer) would hold the run past its lease. Here the core hands each
+//! attempt a timeout already clipped to the run's deadline; it is set as the connect,
+//! first-byte and between-bytes timeouts (which a host may not support), and every wait
+//! (writing the body, the answer, reading its body) also polls a monotonic-clock timer
+//! that ends at the same instant.
 
 use std::time::Duration;
 
@@ -11,13 +16,46 @@ use spin_sdk::wit::wasi::http0_2_0::outgoing_handler;
 use spin_sdk::wit::wasi::http0_2_0::types::{
     Fields, Method, OutgoingBody, OutgoingRequest, RequestOptions, Scheme,
 };
+use wasi::clocks::monotonic_clock;
+use wasi::io::poll::{self, Pollable};
 
 /// Outbound HTTP, sleep and clock from the Spin host.
 #[derive(Default)]
 pub struct SpinTransport;
 
-/// The largest write `blocking-write-and-flush` accepts.
-const CHUNK: usize = 4096;
+/// How much of the receiver's answer body is read: it only feeds error messages.
+const MAX_ANSWER_BODY: usize = 64 * 1024;
+
+/// The end of one attempt on the monotonic clock.
+struct Budget {
+    until_ns: u64,
+    timeout_ms: u64,
+}
+
+impl Budget {
+    fn new(timeout_ms: u64) -> Self {
+        let ns = timeout_ms.saturating_mul(1_000_000);
+        Budget {
+            until_ns: monotonic_clock::now().saturating_add(ns),
+            timeout_ms,
+        }
+    }
+
+    /// Nanoseconds left, for the request options.
+    fn left_ns(&self) -> u64 {
+        self.until_ns.saturating_sub(monotonic_clock::now())
+    }
+
+    /// Blocks until `ready` is, or until the budget ends: `Err` naming `what` then.
+    fn wait(&self, ready: &Pollable, what: &str) -> Result<(), String> {
+        let timer = monotonic_clock::subscribe_instant(self.until_ns);
+        if poll::poll(&[ready, &timer]).contains(&0) {
+            Ok(())
+        } else {
+            Err(format!("timed out after {} ms {what}", self.timeout_ms))
+        }
+    }
+}
 
 fn split_url(url: &str) -> Result<(Scheme, String, String), String> {
     let uri: http::Uri = url
@@ -52,11 +90,13 @@ fn send(req: &HttpRequest) -> Result<HttpResponse, String> {
     set(request.set_scheme(Some(&scheme)), "scheme")?;
     set(request.set_authority(Some(&authority)), "authority")?;
     set(request.set_path_with_query(Some(&path)), "path")?;
+    let budget = Budget::new(req.timeout_ms);
     let options = RequestOptions::new();
-    let timeout_ns = Duration::from_millis(req.timeout_ms).as_nanos() as u64;
-    // A host may not support an option; the run's deadline still bounds the attempt.
-    let _ = options.set_connect_timeout(Some(timeout_ns));
-    let _ = options.set_first_byte_timeout(Some(timeout_ns));
+    // A host may not support an option; the budget's timer still bounds every wait.
+    let left = Some(budget.left_ns());
+    let _ = options.set_connect_timeout(left);
+    let _ = options.set_first_byte_timeout(left);
+    let _ = options.set_between_bytes_timeout(left);
     let body = request
         .body()
         .map_err(|()| "request body taken".to_string())?;
@@ -65,14 +105,35 @@ fn send(req: &HttpRequest) -> Result<HttpResponse, String> {
         let stream = body
             .write()
             .map_err(|()| "request body stream".to_string())?;
-        for chunk in req.body.chunks(CHUNK) {
-            stream
-                .blocking_write_and_flush(chunk)
+        let mut rest = req.body.as_slice();
+        while !rest.is_empty() {
+            budget.wait(&stream.subscribe(), "writing the request body")?;
+            let room = stream
+                .check_write()
                 .map_err(|e| format!("writing the request body: {e:?}"))?;
+            let n = usize::try_from(room).unwrap_or(usize::MAX).min(rest.len());
+            if n == 0 {
+                continue;
+            }
+            let (now, later) = rest.split_at(n);
+            stream
+                .write(now)
+                .map_err(|e| format!("writing the request body: {e:?}"))?;
+            rest = later;
         }
+        stream
+            .flush()
+            .map_err(|e| format!("flushing the request body: {e:?}"))?;
+        budget.wait(&stream.subscribe(), "flushing the request body")?;
+        stream
+            .check_write()
+            .map_err(|e| format!("flushing the request body: {e:?}"))?;
     }
     OutgoingBody::finish(body, None).map_err(|e| format!("finishing the request: {e:?}"))?;
-    future.subscribe().block();
+    {
+        let ready = future.subscribe();
+        budget.wait(&ready, "waiting for the answer")?;
+    }
     let response = future
         .get()
         .ok_or("no response after the pollable was ready")?
@@ -88,10 +149,14 @@ fn send(req: &HttpRequest) -> Result<HttpResponse, String> {
     let mut bytes = Vec::new();
     if let Ok(incoming) = response.consume() {
         if let Ok(stream) = incoming.stream() {
-            // The receiver's answer only matters for error messages: read a little.
-            while bytes.len() < 64 * 1024 {
-                match stream.blocking_read(16 * 1024) {
-                    Ok(b) => bytes.extend_from_slice(b.as_slice()),
+            // Status and headers are in: a body cut short by the budget only shortens the
+            // error message, so running out of time here is not a failure.
+            while bytes.len() < MAX_ANSWER_BODY {
+                if budget.wait(&stream.subscribe(), "").is_err() {
+                    break;
+                }
+                match stream.read((MAX_ANSWER_BODY - bytes.len()) as u64) {
+                    Ok(b) => bytes.extend_from_slice(&b),
                     Err(_) => break,
                 }
             }
