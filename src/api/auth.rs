@@ -5,6 +5,9 @@
 //!   functions send the same token as their pushes);
 //! - `admin`: `DELETE /metrics/__all` and `/-/push`; an admin token may do everything.
 //!
+//! Push tokens (`push_tokens`, checked by [`AuthConfig::check_push`]) may only run
+//! `/-/push`, and are also taken from `?token=` for schedulers that cannot set headers.
+//!
 //! No token configured at all: everything is open (logged once per process, shown on the
 //! status page). With tokens configured, a scope without tokens of its own is open for
 //! `read` (Prometheus scrapes without credentials) and needs an admin token otherwise.
@@ -54,19 +57,21 @@ pub struct AuthConfig {
 impl AuthConfig {
     /// Parses comma-separated token lists (empty entries ignored).
     pub fn from_lists(read: &str, write: &str, admin: &str) -> Self {
-        let split = |s: &str| -> Vec<String> {
-            s.split(',')
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
         AuthConfig {
-            read: split(read),
-            write: split(write),
-            admin: split(admin),
+            read: Self::token_list(read),
+            write: Self::token_list(write),
+            admin: Self::token_list(admin),
             exempt_internal: false,
         }
+    }
+
+    /// Splits one comma-separated token list, ignoring empty entries.
+    pub fn token_list(list: &str) -> Vec<String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect()
     }
 
     /// True when no token is configured: everything is open.
@@ -117,6 +122,42 @@ impl AuthConfig {
             Err(unauthorized("invalid token".into()))
         }
     }
+
+    /// Checks a `/-/push` request: one of `push_tokens` as the `Authorization` credential or
+    /// as the `token` query parameter (for schedulers that cannot set headers), or an admin
+    /// credential in `Authorization`. Open only when no token of any kind is configured.
+    pub fn check_push<B>(&self, req: &Request<B>, push_tokens: &[String]) -> Result<(), ApiError> {
+        if push_tokens.is_empty() {
+            return self.check(req, Scope::Admin);
+        }
+        let query = query_token(req);
+        let header = credential(req);
+        let is_push = |t: &String| push_tokens.iter().any(|p| constant_time_eq(p, t));
+        if query.iter().chain(header.iter()).any(is_push) {
+            return Ok(());
+        }
+        if self.exempt_internal && is_chained(req) {
+            return Ok(());
+        }
+        match (header, query) {
+            (None, None) => Err(unauthorized(
+                "/-/push requires a push token (?token=<token> or Authorization: Bearer <token>) or an admin token"
+                    .into(),
+            )),
+            // A token in the URL is only ever a push token: admin tokens stay out of URLs.
+            (None, Some(_)) => Err(unauthorized("invalid token".into())),
+            (Some(_), _) if self.is_open() => Err(unauthorized("invalid token".into())),
+            (Some(_), _) => self.check(req, Scope::Admin),
+        }
+    }
+}
+
+/// The `token` query parameter, URL-decoded.
+fn query_token<B>(req: &Request<B>) -> Option<String> {
+    let query = req.uri().query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
 }
 
 fn unauthorized(message: String) -> ApiError {
@@ -254,6 +295,84 @@ mod tests {
         assert_eq!(a.check(&forged, Scope::Write).unwrap_err().status, 401);
         let bare = Request::builder().body(()).unwrap();
         assert_eq!(a.check(&bare, Scope::Write).unwrap_err().status, 401);
+    }
+
+    fn push_req(uri: &str, auth: Option<&str>) -> Request<()> {
+        let mut b = Request::builder().uri(uri);
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn push_tokens_in_header_or_query() {
+        let push = AuthConfig::token_list(" p1 ,, p2%x ");
+        assert_eq!(push, vec!["p1".to_string(), "p2%x".to_string()]);
+        let a = AuthConfig::from_lists("r", "w", "adm");
+        let status = |uri: &str, auth: Option<&str>| {
+            a.check_push(&push_req(uri, auth), &push)
+                .map_err(|e| e.status)
+        };
+        assert_eq!(status("/-/push", None), Err(401));
+        assert_eq!(status("/-/push?token=p1", None), Ok(()));
+        assert_eq!(
+            status("/-/push?x=1&token=p2%25x", None),
+            Ok(()),
+            "URL-decoded"
+        );
+        assert_eq!(status("/-/push", Some("Bearer p1")), Ok(()));
+        let basic = format!("Basic {}", STANDARD.encode("cron:p1"));
+        assert_eq!(status("/-/push", Some(&basic)), Ok(()));
+        assert_eq!(status("/-/push", Some("Bearer adm")), Ok(()));
+        assert_eq!(status("/-/push?token=nope", None), Err(401));
+        assert_eq!(
+            status("/-/push?token=adm", None),
+            Err(401),
+            "admin tokens are not taken from the URL"
+        );
+        assert_eq!(status("/-/push", Some("Bearer w")), Err(403));
+        assert_eq!(status("/-/push", Some("Bearer nope")), Err(401));
+        assert_eq!(status("/-/push?token=nope", Some("Bearer adm")), Ok(()));
+        // A push token grants nothing else.
+        assert_eq!(
+            a.check(&req(Some("Bearer p1")), Scope::Write)
+                .unwrap_err()
+                .status,
+            401
+        );
+    }
+
+    #[test]
+    fn push_tokens_alone_close_only_the_push_route() {
+        let push = AuthConfig::token_list("p");
+        let open = AuthConfig::default();
+        assert!(open.check_push(&push_req("/-/push", None), &[]).is_ok());
+        let e = open
+            .check_push(&push_req("/-/push", None), &push)
+            .unwrap_err();
+        assert_eq!(e.status, 401);
+        assert!(e.www_authenticate.is_some());
+        assert_eq!(
+            open.check_push(&push_req("/-/push", Some("Bearer x")), &push)
+                .unwrap_err()
+                .status,
+            401
+        );
+        assert!(open
+            .check_push(&push_req("/-/push?token=p", None), &push)
+            .is_ok());
+        // Without push tokens, the admin scope alone decides (as before).
+        let a = AuthConfig::from_lists("", "", "adm");
+        assert_eq!(
+            a.check_push(&push_req("/-/push?token=adm", None), &[])
+                .unwrap_err()
+                .status,
+            401
+        );
+        assert!(a
+            .check_push(&push_req("/-/push", Some("Bearer adm")), &[])
+            .is_ok());
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod write;
 pub use auth::{AuthConfig, Scope};
 pub use error::ApiError;
 pub use query::{parse_duration_ms, QueryError};
+pub use write::{parse_ttl_prefixes, TtlRuleError};
 
 use http::{Method, Request, Response, StatusCode};
 

@@ -280,7 +280,14 @@ fn gauge_mode_selection_and_conflict() {
     gw.ok(Method::POST, "/metrics?gauge=max", "temp 1\n");
     assert!(gw.metrics().contains("temp 3\n"));
     gw.fold();
-    let (s, t) = status(&gw.send(Method::POST, "/metrics", &[], "temp 1\n"));
+    // A push naming no mode combines the way the series does (max), folded or not.
+    gw.ok(Method::POST, "/metrics", "temp 1\n");
+    gw.ok(Method::POST, "/metrics", "temp 4\n");
+    assert!(gw.metrics().contains("temp 4\n"));
+    gw.fold();
+    assert!(gw.metrics().contains("temp 4\n"));
+    // Only a push asking for another mode is refused.
+    let (s, t) = status(&gw.send(Method::POST, "/metrics?gauge=sum", &[], "temp 1\n"));
     assert_eq!(s, 409, "{t}");
     assert!(t.contains("mode max"), "{t}");
 }
@@ -360,6 +367,125 @@ fn ttl_expires_series_at_fold() {
     let m = gw.metrics();
     assert!(!m.contains("e_total"), "{m}");
     assert!(m.contains("k_total 1\n"), "{m}");
+}
+
+#[test]
+fn gauge_mode_is_fixed_by_the_first_push_on_the_path_api_too() {
+    let gw = Gw::new(Semantics::Sqlite);
+    let path = "/metrics/job/j";
+    gw.ok(Method::PUT, &format!("{path}?gauge=max"), "peak 5\n");
+    // Unfolded, then folded: plain pushes keep max.
+    gw.ok(Method::PUT, path, "peak 2\n");
+    assert!(gw.metrics().contains("peak{instance=\"\",job=\"j\"} 5\n"));
+    gw.fold();
+    gw.ok(Method::POST, path, "peak 3\n");
+    gw.ok(Method::POST, path, "peak 7\n");
+    gw.fold();
+    assert!(gw.metrics().contains("peak{instance=\"\",job=\"j\"} 7\n"));
+    let (s, t) = status(&gw.send(Method::PUT, &format!("{path}?gauge=last"), &[], "peak 1\n"));
+    assert_eq!(s, 409, "{t}");
+    assert!(t.contains("mode max"), "{t}");
+    // A new series on the path API keeps the last value...
+    gw.ok(Method::PUT, path, "state 3\n");
+    gw.ok(Method::PUT, path, "state 1\n");
+    gw.fold();
+    assert!(gw.metrics().contains("state{instance=\"\",job=\"j\"} 1\n"));
+    // ...and a plain POST /metrics onto it keeps it too, as POST's sum default is only for new series.
+    gw.ok(
+        Method::POST,
+        "/metrics",
+        "state{instance=\"\",job=\"j\"} 6\n",
+    );
+    gw.fold();
+    assert!(gw.metrics().contains("state{instance=\"\",job=\"j\"} 6\n"));
+    // A series created by POST (sum) keeps adding when the path API pushes it without ?gauge=.
+    gw.ok(
+        Method::POST,
+        "/metrics",
+        "queue{instance=\"\",job=\"q\"} 2\n",
+    );
+    gw.fold();
+    gw.ok(Method::PUT, "/metrics/job/q", "queue 3\n");
+    assert!(gw.metrics().contains("queue{instance=\"\",job=\"q\"} 5\n"));
+    let (s, t) = status(&gw.send(Method::PUT, "/metrics/job/q?gauge=last", &[], "queue 1\n"));
+    assert_eq!(s, 409, "{t}");
+    assert!(t.contains("mode sum"), "{t}");
+}
+
+#[test]
+fn default_ttl_and_prefix_rules_expire_series() {
+    let mut gw = Gw::new(Semantics::Sqlite);
+    gw.cfg.default_ttl_ms = Some(900_000);
+    gw.cfg.ttl_by_prefix = vec![
+        ("batch_".into(), 3_600_000),
+        ("batch_tmp_".into(), 600_000),
+        ("keep_".into(), 0),
+    ];
+    gw.ok(
+        Method::POST,
+        "/metrics",
+        "batch_rows 1\nbatch_tmp_rows 1\nkeep_rows 1\nplain_rows 1\n",
+    );
+    gw.ok(Method::POST, "/metrics?ttl=2h", "asked_rows 1\n");
+    gw.fold();
+    let t0 = gw.t.get();
+    let alive = |gw: &Gw, after_ms: i64| {
+        gw.t.set(t0 + after_ms);
+        gw.fold();
+        let m = gw.metrics();
+        [
+            "batch_rows",
+            "batch_tmp_rows",
+            "keep_rows",
+            "plain_rows",
+            "asked_rows",
+        ]
+        .into_iter()
+        .filter(|n| m.contains(&format!("{n} 1\n")))
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(alive(&gw, 500_000).len(), 5);
+    assert_eq!(
+        alive(&gw, 700_000),
+        ["batch_rows", "keep_rows", "plain_rows", "asked_rows"],
+        "longest prefix: batch_tmp_ = 10m"
+    );
+    assert_eq!(
+        alive(&gw, 1_000_000),
+        ["batch_rows", "keep_rows", "asked_rows"],
+        "default 15m"
+    );
+    assert_eq!(
+        alive(&gw, 3_700_000),
+        ["keep_rows", "asked_rows"],
+        "batch_ = 1h"
+    );
+    assert_eq!(
+        alive(&gw, 7_300_000),
+        ["keep_rows"],
+        "?ttl=2h; keep_=0 never"
+    );
+}
+
+#[test]
+fn an_expired_group_leaves_the_status_page_with_its_push_time() {
+    let mut gw = Gw::new(Semantics::Sqlite);
+    gw.cfg.ttl_by_prefix = vec![("batch_".into(), 3_600_000)];
+    gw.ok(Method::PUT, "/metrics/job/nightly", "batch_rows 5\n");
+    gw.ok(Method::PUT, "/metrics/job/daemon", "up_seconds 5\n");
+    gw.fold();
+    assert!(gw.ok(Method::GET, "/", "").contains("nightly"));
+    gw.t.set(gw.t.get() + 3_600_000);
+    gw.fold();
+    let m = gw.metrics();
+    assert!(!m.contains("nightly"), "{m}");
+    assert!(
+        m.contains("push_time_seconds{instance=\"\",job=\"daemon\"}"),
+        "{m}"
+    );
+    let page = gw.ok(Method::GET, "/", "");
+    assert!(!page.contains("nightly"), "{page}");
+    assert!(page.contains("daemon"), "{page}");
 }
 
 #[test]

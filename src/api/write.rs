@@ -3,17 +3,100 @@
 use http::{Request, Response};
 
 use crate::aggregate::GaugeMode;
-use crate::engine::{self, PushRequest, Selector};
+use crate::engine::{self, GaugeChoice, PushRequest, Selector};
 use crate::model::{validate_metric_name, Labels, MetricFamily, MetricType, SampleValue, Series};
 use crate::parse::parse_body;
 use crate::pushgateway::parse_grouping_path;
 use crate::store::Store;
 
-use super::query::{self, PushOptions};
+use super::query::{self, parse_duration_ms, PushOptions, QueryError};
 use super::{text_response, ApiConfig, ApiError, Ctx};
 
 fn header<'a>(req: &'a Request<Vec<u8>>, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A `ttl_prefixes` setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TtlRuleError {
+    /// A rule without `=`.
+    #[error("rule {number} ({rule:?}) is not prefix=duration")]
+    NotARule {
+        /// 1-based position among the comma-separated rules.
+        number: usize,
+        /// The rule as written.
+        rule: String,
+    },
+    /// A prefix no metric name can start with, so the rule would never apply.
+    #[error("rule {number}: prefix {prefix:?} can never match a metric name (letters, digits, _ and :, not starting with a digit)")]
+    BadPrefix {
+        /// 1-based position among the comma-separated rules.
+        number: usize,
+        /// The prefix as written.
+        prefix: String,
+    },
+    /// A rule whose duration does not parse.
+    #[error("rule {number} ({rule:?}): {source}")]
+    Duration {
+        /// 1-based position among the comma-separated rules.
+        number: usize,
+        /// The rule as written.
+        rule: String,
+        /// What is wrong with the duration.
+        source: QueryError,
+    },
+    /// A prefix given twice (which one wins would depend on the order).
+    #[error("rule {number}: prefix {prefix:?} is already given by rule {first}")]
+    Duplicate {
+        /// 1-based position of the second rule.
+        number: usize,
+        /// The repeated prefix.
+        prefix: String,
+        /// 1-based position of the first rule.
+        first: usize,
+    },
+}
+
+/// Parses `ttl_prefixes` (`batch_=1h,tmp_=10m`): TTLs by metric-name prefix, ms (`0` = never;
+/// an empty prefix matches every name). Blank rules are skipped.
+pub fn parse_ttl_prefixes(spec: &str) -> Result<Vec<(String, i64)>, TtlRuleError> {
+    let mut rules: Vec<(String, i64)> = Vec::new();
+    let mut numbers = Vec::new();
+    for (i, rule) in spec.split(',').enumerate() {
+        let (number, rule) = (i + 1, rule.trim());
+        if rule.is_empty() {
+            continue;
+        }
+        let (prefix, ttl) = rule.split_once('=').ok_or_else(|| TtlRuleError::NotARule {
+            number,
+            rule: rule.to_string(),
+        })?;
+        let prefix = prefix.trim();
+        let name_char = |(j, c): (usize, char)| {
+            c.is_ascii_alphabetic() || c == '_' || c == ':' || (j > 0 && c.is_ascii_digit())
+        };
+        if !prefix.char_indices().all(name_char) {
+            return Err(TtlRuleError::BadPrefix {
+                number,
+                prefix: prefix.to_string(),
+            });
+        }
+        let ttl = parse_duration_ms(ttl).map_err(|source| TtlRuleError::Duration {
+            number,
+            rule: rule.to_string(),
+            source,
+        })?;
+        if let Some(j) = rules.iter().position(|(p, _)| p == prefix) {
+            return Err(TtlRuleError::Duplicate {
+                number,
+                prefix: prefix.to_string(),
+                first: numbers[j],
+            });
+        }
+        rules.push((prefix.to_string(), ttl));
+        numbers.push(number);
+    }
+    Ok(rules)
 }
 
 fn request(
@@ -21,7 +104,7 @@ fn request(
     ctx: &Ctx,
     req: &Request<Vec<u8>>,
     families: Vec<MetricFamily>,
-    gauge_mode: GaugeMode,
+    gauge_mode: GaugeChoice,
     group: Option<Labels>,
     opts: &PushOptions,
 ) -> PushRequest {
@@ -62,7 +145,8 @@ fn accepted(report: engine::PushReport) -> String {
     )
 }
 
-/// `POST|PUT /metrics`: a body in any accepted format; gauges add unless `?gauge=` says otherwise.
+/// `POST|PUT /metrics`: a body in any accepted format; new gauges add unless `?gauge=` says
+/// otherwise, stored ones keep their mode.
 pub fn push_body<S: Store>(
     store: &S,
     cfg: &ApiConfig,
@@ -72,7 +156,9 @@ pub fn push_body<S: Store>(
 ) -> Result<Response<Vec<u8>>, ApiError> {
     let opts = query::push_options(req.uri().query())?;
     let families = parse(cfg, req)?;
-    let mode = opts.gauge.unwrap_or(GaugeMode::Sum);
+    let mode = opts
+        .gauge
+        .map_or(GaugeChoice::StoredOr(GaugeMode::Sum), GaugeChoice::Asked);
     let report = engine::push(
         store,
         &cfg.engine,
@@ -92,8 +178,10 @@ pub fn push_group<S: Store>(
     let group = parse_grouping_path(grouping_path)?;
     let opts = query::push_options(req.uri().query())?;
     let families = parse(cfg, req)?;
-    // Pushgateway users push timestamps and states as gauges: keep the last value by default.
-    let mode = opts.gauge.unwrap_or(GaugeMode::Last);
+    // Pushgateway users push timestamps and states as gauges: new ones keep the last value.
+    let mode = opts
+        .gauge
+        .map_or(GaugeChoice::StoredOr(GaugeMode::Last), GaugeChoice::Asked);
     engine::push(
         store,
         &cfg.engine,
@@ -168,7 +256,7 @@ pub fn patch_counter<S: Store>(
     let report = engine::push(
         store,
         &cfg.engine,
-        &request(cfg, ctx, req, families, GaugeMode::Sum, None, &opts),
+        &request(cfg, ctx, req, families, GaugeMode::Sum.into(), None, &opts),
     )?;
     Ok(text_response(200, accepted(report)))
 }
@@ -191,4 +279,62 @@ pub fn delete_series<S: Store>(
     };
     let n = engine::delete(store, &cfg.engine, &selector, ctx.now_ms, ctx.nonce)?;
     Ok(text_response(200, format!("deleted {n} series\n")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_prefixes_parse_into_rules() {
+        assert_eq!(
+            parse_ttl_prefixes("batch_=1h, tmp_ = 10m,,keep_=0,=15m,"),
+            Ok(vec![
+                ("batch_".to_string(), 3_600_000),
+                ("tmp_".to_string(), 600_000),
+                ("keep_".to_string(), 0),
+                (String::new(), 900_000),
+            ])
+        );
+        assert_eq!(parse_ttl_prefixes(""), Ok(Vec::new()));
+        assert_eq!(parse_ttl_prefixes(" , "), Ok(Vec::new()));
+        assert_eq!(
+            parse_ttl_prefixes("ns:sub_=90,a1=250ms"),
+            Ok(vec![
+                ("ns:sub_".to_string(), 90_000),
+                ("a1".to_string(), 250)
+            ])
+        );
+    }
+
+    #[test]
+    fn bad_ttl_prefixes_are_named_by_rule_number() {
+        let err = |s: &str| parse_ttl_prefixes(s).unwrap_err().to_string();
+        assert_eq!(
+            err("batch_=1h,tmp_"),
+            "rule 2 (\"tmp_\") is not prefix=duration"
+        );
+        assert_eq!(
+            err("batch_=1w"),
+            "rule 1 (\"batch_=1w\"): invalid ttl \"1w\": expected seconds or a duration like 90s, 15m, 2h, 1d"
+        );
+        assert_eq!(
+            err("a_=1h,,b_=-5"),
+            "rule 3 (\"b_=-5\"): invalid ttl \"-5\": expected seconds or a duration like 90s, 15m, 2h, 1d"
+        );
+        assert_eq!(
+            err("batch_=1h,tmp_=1m,batch_=2h"),
+            "rule 3: prefix \"batch_\" is already given by rule 1"
+        );
+        assert!(err("9lives_=1h").starts_with("rule 1: prefix \"9lives_\" can never match"));
+        assert!(err("a_=1h,my-app_=1h").starts_with("rule 2: prefix \"my-app_\" can never match"));
+        assert_eq!(
+            parse_ttl_prefixes("x=1h,y=").unwrap_err(),
+            TtlRuleError::Duration {
+                number: 2,
+                rule: "y=".into(),
+                source: QueryError::Duration(String::new()),
+            }
+        );
+    }
 }

@@ -19,7 +19,7 @@ use crate::limits::{LimitError, Limits};
 use crate::store::StoreError;
 
 pub use fold::{fold, FoldReport};
-pub use push::{delete, push, PushReport, PushRequest, Selector};
+pub use push::{delete, push, GaugeChoice, PushReport, PushRequest, Selector};
 pub use view::{load, Snapshot};
 
 /// Which Spin backend the store is, declared by the `kv_backend` variable (a component cannot tell).

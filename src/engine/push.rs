@@ -13,7 +13,7 @@ use super::io::get_all;
 use super::keys::{self, META};
 use super::record::{
     decode, family_from_pb, labels_to_pb, series_to_pb, type_code, PbDelta, PbFamily, PbMeta, PbOp,
-    PbSelector, PbShard,
+    PbSelector, PbSeries, PbShard,
 };
 use super::state::{shard_of, StoredSeries};
 use super::view::{load, shard_count};
@@ -32,7 +32,7 @@ pub struct PushRequest {
     /// The pushed families.
     pub families: Vec<MetricFamily>,
     /// How gauges and untyped series combine.
-    pub gauge_mode: GaugeMode,
+    pub gauge_mode: GaugeChoice,
     /// Pushgateway grouping labels (path API), set on every series.
     pub group: Option<Labels>,
     /// Expiry of the pushed series after their last update, ms (0 = never).
@@ -46,6 +46,38 @@ pub struct PushRequest {
     pub now_ms: i64,
     /// A random number making the delta key unique.
     pub nonce: u64,
+}
+
+/// The gauge mode a write asks for.
+///
+/// A series' mode is fixed by the push that creates it: only a push that names another mode is
+/// refused, a push that names none combines the way the series already does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaugeChoice {
+    /// This mode; a stored series with another one refuses the write (409).
+    Asked(GaugeMode),
+    /// Each stored series' own mode, and this one for the series the write creates.
+    StoredOr(GaugeMode),
+}
+
+impl GaugeChoice {
+    /// The mode of a series the write creates.
+    pub fn for_new(self) -> GaugeMode {
+        match self {
+            GaugeChoice::Asked(m) | GaugeChoice::StoredOr(m) => m,
+        }
+    }
+
+    /// True when the write named its mode.
+    pub fn is_asked(self) -> bool {
+        matches!(self, GaugeChoice::Asked(_))
+    }
+}
+
+impl From<GaugeMode> for GaugeChoice {
+    fn from(mode: GaugeMode) -> Self {
+        GaugeChoice::Asked(mode)
+    }
 }
 
 /// What a write did, relative to the stored state it was checked against.
@@ -121,6 +153,35 @@ fn check_idempotency_key(k: &str) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// The TTL a series of family `name` gets: the request's own, else the longest matching prefix
+/// rule's; `None` (never expires) when neither applies or the chosen one is 0.
+pub fn ttl_for(req: &PushRequest, name: &str) -> Option<i64> {
+    let ttl = req.ttl_ms.or_else(|| {
+        req.ttl_by_prefix
+            .iter()
+            .filter(|(p, _)| name.starts_with(p.as_str()))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, t)| *t)
+    });
+    ttl.filter(|t| *t > 0)
+}
+
+/// The TTL of a group's bookkeeping series: the longest of the pushed series' (never, when one
+/// of them never expires), so they expire with the group's series instead of outliving them;
+/// a push of no series uses the rules for the bookkeeping series' own name.
+fn bookkeeping_ttl(
+    req: &PushRequest,
+    pushed: &[(StoredSeries, MetricType)],
+    name: &str,
+) -> Option<i64> {
+    if pushed.is_empty() {
+        return ttl_for(req, name);
+    }
+    pushed
+        .iter()
+        .try_fold(0, |longest, (s, _)| s.ttl_ms.map(|t| longest.max(t)))
+}
+
 /// Turns the request into stored-series form, applying grouping labels and push-time series.
 fn incoming_series(
     req: &PushRequest,
@@ -131,16 +192,6 @@ fn incoming_series(
         // The group's own push-time series: only its labels are the client's, not its name.
         check_grouped(limits, "", labels.clone())?;
     }
-    let ttl_for = |name: &str| -> Option<i64> {
-        let ttl = req.ttl_ms.or_else(|| {
-            req.ttl_by_prefix
-                .iter()
-                .filter(|(p, _)| name.starts_with(p.as_str()))
-                .max_by_key(|(p, _)| p.len())
-                .map(|(_, t)| *t)
-        });
-        ttl.filter(|t| *t > 0)
-    };
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for fam in &req.families {
@@ -175,7 +226,7 @@ fn incoming_series(
                 )));
             }
             let gauge_mode = match fam.kind {
-                MetricType::Gauge | MetricType::Untyped => req.gauge_mode,
+                MetricType::Gauge | MetricType::Untyped => req.gauge_mode.for_new(),
                 _ => GaugeMode::Sum,
             };
             out.push((
@@ -187,17 +238,19 @@ fn incoming_series(
                     gauge_mode,
                     group: group.as_ref().map(|(_, k)| k.clone()),
                     updated_ms: req.now_ms,
-                    ttl_ms: ttl_for(&fam.name),
+                    ttl_ms: ttl_for(req, &fam.name),
                 },
                 fam.kind,
             ));
         }
     }
     if let Some((labels, key)) = &group {
+        let pushed = out.len();
         for (name, value) in [
             (PUSH_TIME, req.now_ms as f64 / 1000.0),
             (PUSH_FAILURE_TIME, 0.0),
         ] {
+            let ttl_ms = bookkeeping_ttl(req, &out[..pushed], name);
             out.push((
                 StoredSeries {
                     family: name.to_string(),
@@ -207,7 +260,7 @@ fn incoming_series(
                     gauge_mode: GaugeMode::Max,
                     group: Some(key.clone()),
                     updated_ms: req.now_ms,
-                    ttl_ms: ttl_for(name),
+                    ttl_ms,
                 },
                 MetricType::Gauge,
             ));
@@ -350,14 +403,12 @@ pub fn push<S: Store>(
             .and_then(|shard| shard.get(&key));
         match stored {
             Some(st) => {
-                aggregate::check_merge(
-                    &st.value,
-                    st.gauge_mode,
-                    &s.value,
-                    s.gauge_mode,
-                    &s.family,
-                    &key,
-                )?;
+                let mode = if req.gauge_mode.is_asked() {
+                    s.gauge_mode
+                } else {
+                    st.gauge_mode
+                };
+                aggregate::check_merge(&st.value, st.gauge_mode, &s.value, mode, &s.family, &key)?;
                 report.updated += 1;
             }
             None => report.created += 1,
@@ -386,7 +437,13 @@ pub fn push<S: Store>(
         ts_ms: req.now_ms,
         ops: vec![PbOp {
             families: family_records(req),
-            series: incoming.iter().map(|(s, _)| series_to_pb(s)).collect(),
+            series: incoming
+                .iter()
+                .map(|(s, _)| PbSeries {
+                    keeps_stored_mode: !req.gauge_mode.is_asked(),
+                    ..series_to_pb(s)
+                })
+                .collect(),
             delete: None,
         }],
     };

@@ -75,6 +75,10 @@ pub struct PbSeries {
     /// Expiry after the last update, ms.
     #[prost(int64, optional, tag = "8")]
     pub ttl_ms: Option<i64>,
+    /// In a delta: the write named no gauge mode, so a stored series keeps its own
+    /// (`gauge_mode` is then only the mode of a series the delta creates).
+    #[prost(bool, tag = "9")]
+    pub keeps_stored_mode: bool,
 }
 
 /// Family metadata.
@@ -382,6 +386,7 @@ pub fn series_to_pb(s: &StoredSeries) -> PbSeries {
         group: s.group.clone(),
         updated_ms: s.updated_ms,
         ttl_ms: s.ttl_ms,
+        keeps_stored_mode: false,
     }
 }
 

@@ -184,11 +184,16 @@ impl State {
                 }
                 match shard.series.get_mut(&key) {
                     Some(stored) => {
+                        let mode = if pb.keeps_stored_mode {
+                            stored.gauge_mode
+                        } else {
+                            incoming.gauge_mode
+                        };
                         let merged = aggregate::merge(
                             &mut stored.value,
                             stored.gauge_mode,
                             &incoming.value,
-                            incoming.gauge_mode,
+                            mode,
                             &incoming.family,
                             &key,
                         );

@@ -75,7 +75,7 @@ static NONCE: AtomicU64 = AtomicU64::new(1);
 fn req(families: Vec<MetricFamily>) -> PushRequest {
     PushRequest {
         families,
-        gauge_mode: GaugeMode::Sum,
+        gauge_mode: GaugeMode::Sum.into(),
         group: None,
         ttl_ms: None,
         ttl_by_prefix: Vec::new(),
@@ -201,7 +201,7 @@ fn conflicts_with_stored_state_are_refused_and_nothing_is_written() {
     )
     .unwrap();
     let mut g = req(vec![gauge("g", 1.0)]);
-    g.gauge_mode = GaugeMode::Max;
+    g.gauge_mode = GaugeMode::Max.into();
     push(&store, &c, &g).unwrap();
     fold_now(&store, &c);
     let keys_before = store.dump();
@@ -247,7 +247,7 @@ fn gauge_modes_and_last_follows_arrival_order() {
     let c = cfg(Backend::Sqlite);
     for (t, v) in [(30, 3.0), (10, 1.0), (20, 2.0)] {
         let mut r = req(vec![gauge("last", v)]);
-        r.gauge_mode = GaugeMode::Last;
+        r.gauge_mode = GaugeMode::Last.into();
         r.now_ms = t;
         push(&store, &c, &r).unwrap();
     }
@@ -912,4 +912,369 @@ fn grouping_labels_are_held_to_the_series_limits() {
         })
     );
     assert_eq!(store.dump(), before, "nothing from refused pushes applied");
+}
+
+fn stored_ttl(store: &MemoryStore, c: &EngineConfig, key: &str) -> Option<i64> {
+    let state = load(store, c).unwrap().into_merged().unwrap();
+    state
+        .get(key)
+        .unwrap_or_else(|| panic!("{key} not stored"))
+        .ttl_ms
+}
+
+const HOUR: i64 = 3_600_000;
+
+#[test]
+fn ttl_for_takes_the_request_then_the_longest_prefix_then_the_default() {
+    let mut r = req(Vec::new());
+    r.ttl_by_prefix = vec![
+        ("batch_".into(), HOUR),
+        ("batch_tmp_".into(), 600_000),
+        ("keep_".into(), 0),
+        (String::new(), 900_000),
+    ];
+    assert_eq!(push::ttl_for(&r, "batch_rows"), Some(HOUR));
+    assert_eq!(
+        push::ttl_for(&r, "batch_tmp_rows"),
+        Some(600_000),
+        "the longer prefix wins whatever the order"
+    );
+    r.ttl_by_prefix.reverse();
+    assert_eq!(push::ttl_for(&r, "batch_tmp_rows"), Some(600_000));
+    assert_eq!(push::ttl_for(&r, "batch_rows"), Some(HOUR));
+    assert_eq!(
+        push::ttl_for(&r, "other"),
+        Some(900_000),
+        "empty prefix = default"
+    );
+    assert_eq!(
+        push::ttl_for(&r, "keep_me"),
+        None,
+        "a 0 rule overrides the default"
+    );
+    assert_eq!(
+        push::ttl_for(&r, "batc"),
+        Some(900_000),
+        "a prefix longer than the name does not match"
+    );
+    r.ttl_ms = Some(60_000);
+    assert_eq!(push::ttl_for(&r, "batch_rows"), Some(60_000), "?ttl= wins");
+    assert_eq!(push::ttl_for(&r, "keep_me"), Some(60_000));
+    r.ttl_ms = Some(0);
+    assert_eq!(
+        push::ttl_for(&r, "batch_rows"),
+        None,
+        "?ttl=0 never expires"
+    );
+    r.ttl_ms = None;
+    r.ttl_by_prefix.clear();
+    assert_eq!(push::ttl_for(&r, "batch_rows"), None, "no rule, no expiry");
+}
+
+#[test]
+fn prefix_ttls_are_stored_per_series_and_expire_at_the_fold() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let mut r = req(vec![
+        counter("batch_rows_total", &[], 1.0),
+        counter("batch_tmp_total", &[], 1.0),
+        counter("kept_total", &[], 1.0),
+    ]);
+    r.ttl_by_prefix = vec![("batch_".into(), HOUR), ("batch_tmp_".into(), 600_000)];
+    push(&store, &c, &r).unwrap();
+    assert_eq!(stored_ttl(&store, &c, "batch_rows_total"), Some(HOUR));
+    assert_eq!(stored_ttl(&store, &c, "batch_tmp_total"), Some(600_000));
+    assert_eq!(stored_ttl(&store, &c, "kept_total"), None);
+    let at = |t: i64| fold(&store, &c, &|| t, i64::MAX, None).unwrap().0;
+    // Pushed at 1,000: the 10-minute series lasts until 601,000 exactly.
+    assert_eq!(at(600_999).removed, 0);
+    assert_eq!(at(601_000).removed, 1);
+    assert_eq!(value_of(&store, &c, "batch_tmp_total"), None);
+    assert!(value_of(&store, &c, "batch_rows_total").is_some());
+    assert_eq!(at(HOUR + 1_000).removed, 1);
+    assert_eq!(value_of(&store, &c, "batch_rows_total"), None);
+    assert_eq!(
+        value_of(&store, &c, "kept_total"),
+        Some(SampleValue::Counter(1.0))
+    );
+}
+
+#[test]
+fn a_groups_bookkeeping_series_live_as_long_as_its_longest_lived_series() {
+    let rules = vec![("batch_".to_string(), HOUR), ("tmp_".to_string(), 600_000)];
+    let push_time = "push_time_seconds{instance=\"\",job=\"j\"}";
+    let failure_time = "push_failure_time_seconds{instance=\"\",job=\"j\"}";
+    let cases: [(Vec<MetricFamily>, Option<i64>); 4] = [
+        (
+            vec![
+                counter("batch_a_total", &[], 1.0),
+                counter("tmp_b_total", &[], 1.0),
+            ],
+            Some(HOUR),
+        ),
+        (vec![counter("tmp_b_total", &[], 1.0)], Some(600_000)),
+        (
+            vec![
+                counter("batch_a_total", &[], 1.0),
+                counter("other_total", &[], 1.0),
+            ],
+            None,
+        ),
+        // No series: the rules for the bookkeeping series' own names (none match).
+        (Vec::new(), None),
+    ];
+    for (families, want) in cases {
+        let store = MemoryStore::new(Semantics::Sqlite);
+        let c = cfg(Backend::Sqlite);
+        let mut r = req(families);
+        r.group = Some(labels(&[("job", "j")]));
+        r.ttl_by_prefix = rules.clone();
+        push(&store, &c, &r).unwrap();
+        assert_eq!(stored_ttl(&store, &c, push_time), want);
+        assert_eq!(stored_ttl(&store, &c, failure_time), want);
+    }
+    // An empty push with a default TTL takes the default.
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let mut r = req(Vec::new());
+    r.group = Some(labels(&[("job", "j")]));
+    r.ttl_by_prefix = vec![(String::new(), 900_000)];
+    push(&store, &c, &r).unwrap();
+    assert_eq!(stored_ttl(&store, &c, push_time), Some(900_000));
+}
+
+#[test]
+fn a_group_whose_series_all_expired_is_gone_with_its_push_time() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let mut r = req(vec![counter("batch_rows_total", &[], 5.0)]);
+    r.group = Some(labels(&[("job", "nightly")]));
+    r.ttl_by_prefix = vec![("batch_".into(), HOUR)];
+    push(&store, &c, &r).unwrap();
+    let at = |t: i64| fold(&store, &c, &|| t, i64::MAX, None).unwrap();
+    let (_, state) = at(HOUR);
+    assert_eq!(
+        state.series_count(),
+        3,
+        "series and both bookkeeping series"
+    );
+    let (rep, state) = at(HOUR + 1_000);
+    assert_eq!(rep.removed, 3);
+    assert_eq!(state.series_count(), 0, "nothing of the group outlives it");
+    assert!(load(&store, &c).unwrap().meta.families.is_empty());
+}
+
+#[test]
+fn a_push_naming_no_gauge_mode_combines_the_way_the_stored_series_does() {
+    for sem in ALL {
+        let store = MemoryStore::new(sem);
+        let c = cfg(backend_of(sem));
+        let with = |v: f64, mode: GaugeChoice| {
+            let mut r = req(vec![gauge("temp", v)]);
+            r.gauge_mode = mode;
+            push(&store, &c, &r)
+        };
+        with(3.0, GaugeChoice::Asked(GaugeMode::Max)).unwrap();
+        // Still a pending delta: the fold (and every reader) takes the stored mode.
+        with(1.0, GaugeChoice::StoredOr(GaugeMode::Sum)).unwrap();
+        assert_eq!(
+            value_of(&store, &c, "temp"),
+            Some(SampleValue::Gauge(3.0)),
+            "{sem:?}"
+        );
+        let rep = fold_now(&store, &c);
+        assert_eq!(rep.conflicts, 0, "{sem:?}");
+        assert_eq!(value_of(&store, &c, "temp"), Some(SampleValue::Gauge(3.0)));
+        // Folded: the push is checked against the stored mode.
+        with(5.0, GaugeChoice::StoredOr(GaugeMode::Last)).unwrap();
+        with(4.0, GaugeChoice::StoredOr(GaugeMode::Sum)).unwrap();
+        assert_eq!(
+            value_of(&store, &c, "temp"),
+            Some(SampleValue::Gauge(5.0)),
+            "{sem:?}"
+        );
+        fold_now(&store, &c);
+        assert_eq!(
+            value_of(&store, &c, "temp"),
+            Some(SampleValue::Gauge(5.0)),
+            "{sem:?}"
+        );
+        // Asking for another mode is still refused, and writes nothing.
+        let before = store.dump();
+        let e = with(9.0, GaugeChoice::Asked(GaugeMode::Sum)).unwrap_err();
+        assert_eq!(e.status(), 409, "{sem:?}");
+        assert!(e.to_string().contains("mode max"), "{e}");
+        assert_eq!(store.dump(), before);
+        with(6.0, GaugeChoice::Asked(GaugeMode::Max)).unwrap();
+        assert_eq!(value_of(&store, &c, "temp"), Some(SampleValue::Gauge(6.0)));
+        // A new series takes the choice's default.
+        let mut r = req(vec![gauge("fresh", 2.0)]);
+        r.gauge_mode = GaugeChoice::StoredOr(GaugeMode::Last);
+        push(&store, &c, &r).unwrap();
+        let mut r = req(vec![gauge("fresh", 7.0)]);
+        r.gauge_mode = GaugeChoice::StoredOr(GaugeMode::Sum);
+        push(&store, &c, &r).unwrap();
+        fold_now(&store, &c);
+        let state = load(&store, &c).unwrap().into_merged().unwrap();
+        assert_eq!(state.get("fresh").unwrap().gauge_mode, GaugeMode::Last);
+        assert_eq!(state.get("fresh").unwrap().value, SampleValue::Gauge(7.0));
+    }
+}
+
+#[test]
+fn an_unfolded_push_asking_for_another_mode_is_a_fold_conflict() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let mut a = req(vec![gauge("g", 3.0)]);
+    a.gauge_mode = GaugeChoice::Asked(GaugeMode::Max);
+    a.now_ms = 10;
+    let mut b = req(vec![gauge("g", 1.0)]);
+    b.gauge_mode = GaugeChoice::Asked(GaugeMode::Sum);
+    b.now_ms = 20;
+    push(&store, &c, &a).unwrap();
+    push(&store, &c, &b).unwrap();
+    assert_eq!(fold_now(&store, &c).conflicts, 1);
+    assert_eq!(value_of(&store, &c, "g"), Some(SampleValue::Gauge(3.0)));
+}
+
+/// Every writer pushes the same fresh series at once, round after round, while folders fold:
+/// creations race (on SQLite a swap on an absent key is an unconditional upsert), yet every
+/// acknowledged push is counted exactly once.
+fn exact_when_everyone_creates_the_same_series(sem: Semantics, folders: usize) {
+    const WRITERS: usize = 6;
+    const ROUNDS: usize = 40;
+    let store = Arc::new(MemoryStore::new(sem));
+    store.set_delay(std::time::Duration::from_micros(20));
+    let c = Arc::new(EngineConfig {
+        lease_ms: 1000,
+        ..cfg(backend_of(sem))
+    });
+    let done = Arc::new(AtomicBool::new(false));
+    let folds = Arc::new(AtomicU64::new(0));
+    let mut handles = Vec::new();
+    for f in 0..folders {
+        let (store, c, done, folds) = (store.clone(), c.clone(), done.clone(), folds.clone());
+        handles.push(std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                if c.backend.has_increment() {
+                    if let Ok(Ok(l)) = lease::try_acquire(&*store, wall_ms(), c.lease_ms) {
+                        if fold(&*store, &c, &wall_ms, l.deadline_ms, Some(l.epoch)).is_ok() {
+                            folds.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                } else if f == 0 && fold(&*store, &c, &wall_ms, i64::MAX, None).is_ok() {
+                    folds.fetch_add(1, Ordering::SeqCst);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }));
+    }
+    let start = Arc::new(std::sync::Barrier::new(WRITERS));
+    // acked[round] = acknowledged pushes of that round's series.
+    let acked: Arc<Vec<AtomicU64>> = Arc::new((0..ROUNDS).map(|_| AtomicU64::new(0)).collect());
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (store, c, start, acked) = (store.clone(), c.clone(), start.clone(), acked.clone());
+            std::thread::spawn(move || {
+                for round in 0..ROUNDS {
+                    let r_label = round.to_string();
+                    // Every writer's first push of the round creates the same series.
+                    start.wait();
+                    let mut families = vec![counter("fresh_total", &[("round", &r_label)], 1.0)];
+                    let g = family(
+                        "fresh_gauge",
+                        MetricType::Gauge,
+                        vec![(labels(&[("round", &r_label)]), SampleValue::Gauge(1.0))],
+                    );
+                    families.push(g);
+                    let mut r = req(families);
+                    r.now_ms = wall_ms();
+                    r.gauge_mode = if w % 2 == 0 {
+                        GaugeChoice::StoredOr(GaugeMode::Sum)
+                    } else {
+                        GaugeChoice::Asked(GaugeMode::Sum)
+                    };
+                    match push(&*store, &c, &r) {
+                        Ok(_) => {
+                            acked[round].fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(EngineError::Backlog { .. }) => {}
+                        Err(e) => panic!("push failed: {e}"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    done.store(true, Ordering::SeqCst);
+    for h in handles {
+        h.join().unwrap();
+    }
+    let (rep, state) = fold(&*store, &c, &wall_ms, i64::MAX, None).unwrap();
+    assert_eq!(rep.conflicts, 0, "{sem:?}");
+    let mut total = 0;
+    for (round, n) in acked.iter().enumerate() {
+        let n = n.load(Ordering::SeqCst);
+        total += n;
+        let key = |name: &str| format!("{name}{{round=\"{round}\"}}");
+        let want = (n > 0).then_some(n as f64);
+        assert_eq!(
+            state.get(&key("fresh_total")).map(|s| s.value.clone()),
+            want.map(SampleValue::Counter),
+            "{sem:?} round {round}"
+        );
+        assert_eq!(
+            state.get(&key("fresh_gauge")).map(|s| s.value.clone()),
+            want.map(SampleValue::Gauge),
+            "{sem:?} round {round}"
+        );
+    }
+    if c.backend != Backend::Cloud {
+        assert_eq!(
+            total,
+            (WRITERS * ROUNDS) as u64,
+            "every push acknowledged on {sem:?}"
+        );
+    } else {
+        assert!(
+            total > 0,
+            "some pushes acknowledged between backlog refusals"
+        );
+    }
+    let stored = state
+        .series()
+        .filter(|s| s.family.starts_with("fresh_"))
+        .count();
+    let rounds_with_acks = acked
+        .iter()
+        .filter(|n| n.load(Ordering::SeqCst) > 0)
+        .count();
+    assert_eq!(stored, 2 * rounds_with_acks, "one series per key, {sem:?}");
+    assert!(
+        folds.load(Ordering::SeqCst) >= 1,
+        "folds ran concurrently on {sem:?}"
+    );
+}
+
+#[test]
+fn same_fresh_series_from_every_writer_sqlite() {
+    exact_when_everyone_creates_the_same_series(Semantics::Sqlite, 2);
+}
+
+#[test]
+fn same_fresh_series_from_every_writer_redis() {
+    exact_when_everyone_creates_the_same_series(Semantics::Redis, 2);
+}
+
+#[test]
+fn same_fresh_series_from_every_writer_textbook() {
+    exact_when_everyone_creates_the_same_series(Semantics::Textbook, 2);
+}
+
+#[test]
+fn same_fresh_series_from_every_writer_no_atomics() {
+    exact_when_everyone_creates_the_same_series(Semantics::NoAtomics, 1);
 }

@@ -554,3 +554,58 @@ fn retry_after_as_an_http_date_is_read_against_the_run_clock() {
     assert_eq!(t2.sent.len(), 1);
     assert!(r.error.unwrap().contains("429"));
 }
+
+#[test]
+fn expired_series_get_one_staleness_marker() {
+    let (store, ecfg) = setup(Semantics::Sqlite);
+    let mut f = MetricFamily::new("batch_rows", MetricType::Gauge);
+    f.series.push(Series {
+        labels: Labels::new(vec![("job".into(), "x".into())]).unwrap(),
+        value: SampleValue::Gauge(7.0),
+        timestamp_ms: None,
+        created: None,
+    });
+    let request = PushRequest {
+        families: vec![f],
+        gauge_mode: GaugeMode::Last.into(),
+        group: None,
+        ttl_ms: None,
+        ttl_by_prefix: vec![("batch_".into(), 15_000)],
+        idempotency_key: None,
+        now_ms: T0 - 10,
+        nonce: 1,
+    };
+    engine::push(&store, &ecfg, &request).unwrap();
+    push_counter(&store, &ecfg, "kept_total", 1.0, T0 - 5);
+    let mut t = Fake::new(vec![]);
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(r.samples, 2);
+    // Not yet expired at T0 + 10 s; expired (pushed at T0 - 10, TTL 15 s) by T0 + 20 s.
+    t.now = T0 + 10_000;
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    assert_eq!((r.samples, r.fold.removed), (2, 0));
+    t.now = T0 + 20_000;
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    assert_eq!((r.samples, r.fold.removed), (2, 1));
+    let wr = decode_v1(&t.sent.last().unwrap().body).unwrap();
+    let marker = wr
+        .timeseries
+        .iter()
+        .find(|s| s.labels[0].value == "batch_rows")
+        .expect("a marker for the expired series");
+    assert!(is_stale_nan(marker.samples[0].value));
+    let kept = wr
+        .timeseries
+        .iter()
+        .find(|s| s.labels[0].value == "kept_total")
+        .unwrap();
+    assert_eq!(kept.samples[0].value, 1.0);
+    t.now = T0 + 30_000;
+    let r = run(&store, &ecfg, &cfg(), &mut t, Trigger::Cron).unwrap();
+    assert_eq!(r.samples, 1, "marker sent once; the live series still sent");
+    let wr = decode_v1(&t.sent.last().unwrap().body).unwrap();
+    assert!(wr
+        .timeseries
+        .iter()
+        .all(|s| s.labels[0].value == "kept_total"));
+}

@@ -11,6 +11,7 @@ mod composition;
 mod exactness;
 mod original_api;
 mod portability;
+mod push_route;
 mod pusher;
 mod receiver;
 mod redis;

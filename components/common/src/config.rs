@@ -4,7 +4,7 @@
 use std::str::FromStr;
 
 use anyhow::{anyhow, Context, Result};
-use promagg::api::{parse_duration_ms, ApiConfig, AuthConfig};
+use promagg::api::{parse_duration_ms, parse_ttl_prefixes, ApiConfig, AuthConfig};
 use promagg::engine::{Backend, EngineConfig};
 use promagg::limits::TimestampPolicy;
 use spin_sdk::variables::{self, Error};
@@ -94,16 +94,10 @@ pub fn api_config() -> Result<ApiConfig> {
     let default_ttl_ms = var("default_ttl")?
         .map(|v| parse_duration_ms(&v).context("variable default_ttl"))
         .transpose()?;
-    let mut ttl_by_prefix = Vec::new();
-    if let Some(rules) = var("ttl_prefixes")? {
-        for rule in rules.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-            let (prefix, ttl) = rule.split_once('=').ok_or_else(|| {
-                anyhow!("variable ttl_prefixes: rule {rule:?} is not prefix=duration")
-            })?;
-            let ttl = parse_duration_ms(ttl).context("variable ttl_prefixes")?;
-            ttl_by_prefix.push((prefix.trim().to_string(), ttl));
-        }
-    }
+    let ttl_by_prefix = var("ttl_prefixes")?
+        .map(|rules| parse_ttl_prefixes(&rules).context("variable ttl_prefixes"))
+        .transpose()?
+        .unwrap_or_default();
     Ok(ApiConfig {
         engine: engine_config()?,
         default_ttl_ms,

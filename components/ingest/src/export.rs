@@ -49,7 +49,7 @@ fn record(mut families: Vec<MetricFamily>, gauge_mode: GaugeMode) -> Result<usiz
     }
     let request = PushRequest {
         families,
-        gauge_mode,
+        gauge_mode: gauge_mode.into(),
         group: None,
         ttl_ms: None,
         ttl_by_prefix,
