@@ -89,6 +89,13 @@ pub fn auth_config() -> Result<AuthConfig> {
     Ok(auth)
 }
 
+/// Tokens that may only run `/-/push` (`push_tokens`, comma-separated).
+pub fn push_tokens() -> Result<Vec<String>> {
+    Ok(AuthConfig::token_list(
+        &var("push_tokens")?.unwrap_or_default(),
+    ))
+}
+
 /// Gateway settings: engine settings plus TTL defaults.
 pub fn api_config() -> Result<ApiConfig> {
     let default_ttl_ms = var("default_ttl")?
