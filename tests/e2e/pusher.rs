@@ -359,3 +359,53 @@ async fn remote_write_2_to_a_1_0_receiver_is_taken_as_415() {
     );
     assert_eq!(rx.requests().len(), 1, "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_attempt_never_outlives_the_lease() {
+    let rx = Receiver::start().await;
+    rx.script([Reply {
+        delay: Duration::from_secs(20),
+        ..Reply::status(204)
+    }]);
+    let dir = support::tempdir();
+    // A 4 s interval: the lease ends 3 s after the interval's start, well before 30 s.
+    let app = load(setup(&rx).var("remote_write_timeout", "30s"), dir.path()).await;
+    send(&app, "PATCH", "/metrics/l_total", "").await;
+    let (status, report) = send(&app, "POST", "/-/push", "").await;
+    let answered = Instant::now();
+    assert_eq!(status, 502, "{report}");
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 1, "no time left for a retry: {report}");
+    let took = answered - reqs[0].at;
+    assert!(
+        took < Duration::from_millis(3_500),
+        "the attempt ran {took:?}, past the lease: {report}"
+    );
+    assert!(field(&report, "error").contains("unreachable"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_answer_body_that_never_ends_is_cut_at_the_timeout() {
+    let rx = Receiver::start().await;
+    rx.script([Reply {
+        stall: Duration::from_secs(20),
+        ..Reply::status(200)
+    }]);
+    let dir = support::tempdir();
+    let app = load(setup(&rx), dir.path()).await;
+    send(&app, "PATCH", "/metrics/b_total", "").await;
+    let (status, report) = send(&app, "POST", "/-/push", "").await;
+    let answered = Instant::now();
+    assert_eq!(
+        status, 200,
+        "the status was in before the body stalled: {report}"
+    );
+    assert_eq!(field(&report, "receiver_status"), "200", "{report}");
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 1, "{report}");
+    let took = answered - reqs[0].at;
+    assert!(
+        took < Duration::from_millis(2_500),
+        "read the stalled body for {took:?} (remote_write_timeout is 1 s)"
+    );
+}

@@ -5,12 +5,15 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use http_body_util::BodyExt;
+use hyper::body::{Bytes, Frame, Incoming};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
@@ -46,6 +49,8 @@ pub struct Reply {
     pub headers: Vec<(&'static str, String)>,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// After the first bytes of the answer body, hold the body open this long.
+    pub stall: Duration,
 }
 
 impl Reply {
@@ -55,7 +60,29 @@ impl Reply {
             status,
             headers: Vec::new(),
             delay: Duration::ZERO,
+            stall: Duration::ZERO,
         }
+    }
+}
+
+/// An answer body: its bytes, then held open for the reply's `stall` before it ends.
+struct ReplyBody {
+    chunk: Option<Bytes>,
+    stall: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl hyper::body::Body for ReplyBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(chunk) = self.chunk.take() {
+            return Poll::Ready(Some(Ok(Frame::data(chunk))));
+        }
+        self.stall.as_mut().poll(cx).map(|()| None)
     }
 }
 
@@ -152,8 +179,11 @@ impl Receiver {
                                 resp = resp.header(*k, v);
                             }
                             Ok::<_, Infallible>(
-                                resp.body(Full::new(Bytes::from_static(b"recorded")))
-                                    .expect("response"),
+                                resp.body(ReplyBody {
+                                    chunk: Some(Bytes::from_static(b"recorded")),
+                                    stall: Box::pin(tokio::time::sleep(reply.stall)),
+                                })
+                                .expect("response"),
                             )
                         }
                     });
