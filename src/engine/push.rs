@@ -154,21 +154,23 @@ fn check_idempotency_key(k: &str) -> Result<(), EngineError> {
 }
 
 /// The TTL a series of family `name` gets: the request's own, else the longest matching prefix
-/// rule's; `None` (never expires) when neither applies or the chosen one is 0.
+/// rule's; `Some(0)` when the chosen one is 0 (never expires: it also clears a stored TTL),
+/// `None` when neither applies (a stored TTL is kept).
 pub fn ttl_for(req: &PushRequest, name: &str) -> Option<i64> {
-    let ttl = req.ttl_ms.or_else(|| {
-        req.ttl_by_prefix
-            .iter()
-            .filter(|(p, _)| name.starts_with(p.as_str()))
-            .max_by_key(|(p, _)| p.len())
-            .map(|(_, t)| *t)
-    });
-    ttl.filter(|t| *t > 0)
+    req.ttl_ms
+        .or_else(|| {
+            req.ttl_by_prefix
+                .iter()
+                .filter(|(p, _)| name.starts_with(p.as_str()))
+                .max_by_key(|(p, _)| p.len())
+                .map(|(_, t)| *t)
+        })
+        .map(|t| t.max(0))
 }
 
-/// The TTL of a group's bookkeeping series: the longest of the pushed series' (never, when one
-/// of them never expires), so they expire with the group's series instead of outliving them;
-/// a push of no series uses the rules for the bookkeeping series' own name.
+/// The TTL of a group's bookkeeping series: the longest of the pushed series' (`Some(0)`,
+/// never, when one of them has no finite TTL), so they expire with the group's series instead
+/// of outliving them; a push of no series uses the rules for the bookkeeping series' own name.
 fn bookkeeping_ttl(
     req: &PushRequest,
     pushed: &[(StoredSeries, MetricType)],
@@ -177,9 +179,11 @@ fn bookkeeping_ttl(
     if pushed.is_empty() {
         return ttl_for(req, name);
     }
-    pushed
-        .iter()
-        .try_fold(0, |longest, (s, _)| s.ttl_ms.map(|t| longest.max(t)))
+    let longest = pushed.iter().try_fold(0, |longest, (s, _)| match s.ttl_ms {
+        Some(t) if t > 0 => Some(longest.max(t)),
+        _ => None,
+    });
+    Some(longest.unwrap_or(0))
 }
 
 /// Turns the request into stored-series form, applying grouping labels and push-time series.

@@ -272,7 +272,8 @@ impl State {
     /// Removes series not updated within their TTL.
     pub fn expire(&mut self, now_ms: i64) {
         self.remove_where(None, |s| {
-            s.ttl_ms.is_some_and(|ttl| s.updated_ms + ttl <= now_ms)
+            s.ttl_ms
+                .is_some_and(|ttl| ttl > 0 && s.updated_ms + ttl <= now_ms)
         });
     }
 

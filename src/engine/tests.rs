@@ -949,8 +949,8 @@ fn ttl_for_takes_the_request_then_the_longest_prefix_then_the_default() {
     );
     assert_eq!(
         push::ttl_for(&r, "keep_me"),
-        None,
-        "a 0 rule overrides the default"
+        Some(0),
+        "a 0 rule overrides the default: never"
     );
     assert_eq!(
         push::ttl_for(&r, "batc"),
@@ -963,7 +963,7 @@ fn ttl_for_takes_the_request_then_the_longest_prefix_then_the_default() {
     r.ttl_ms = Some(0);
     assert_eq!(
         push::ttl_for(&r, "batch_rows"),
-        None,
+        Some(0),
         "?ttl=0 never expires"
     );
     r.ttl_ms = None;
@@ -1018,7 +1018,7 @@ fn a_groups_bookkeeping_series_live_as_long_as_its_longest_lived_series() {
                 counter("batch_a_total", &[], 1.0),
                 counter("other_total", &[], 1.0),
             ],
-            None,
+            Some(0),
         ),
         // No series: the rules for the bookkeeping series' own names (none match).
         (Vec::new(), None),
@@ -1041,6 +1041,47 @@ fn a_groups_bookkeeping_series_live_as_long_as_its_longest_lived_series() {
     r.ttl_by_prefix = vec![(String::new(), 900_000)];
     push(&store, &c, &r).unwrap();
     assert_eq!(stored_ttl(&store, &c, push_time), Some(900_000));
+}
+
+#[test]
+fn ttl_zero_clears_a_stored_ttl_and_no_ttl_keeps_it() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let mut r = req(vec![counter("jobs_total", &[], 1.0)]);
+    r.ttl_ms = Some(600_000);
+    push(&store, &c, &r).unwrap();
+    fold(&store, &c, &|| 2_000, i64::MAX, None).unwrap();
+    assert_eq!(stored_ttl(&store, &c, "jobs_total"), Some(600_000));
+    r.ttl_ms = None;
+    r.nonce += 1;
+    push(&store, &c, &r).unwrap();
+    fold(&store, &c, &|| 3_000, i64::MAX, None).unwrap();
+    assert_eq!(
+        stored_ttl(&store, &c, "jobs_total"),
+        Some(600_000),
+        "a push with no TTL keeps the stored one"
+    );
+    r.ttl_ms = Some(0);
+    r.nonce += 1;
+    push(&store, &c, &r).unwrap();
+    fold(&store, &c, &|| 4_000, i64::MAX, None).unwrap();
+    assert_eq!(
+        stored_ttl(&store, &c, "jobs_total"),
+        Some(0),
+        "?ttl=0 clears it"
+    );
+    assert_eq!(
+        fold(&store, &c, &|| 100 * HOUR, i64::MAX, None)
+            .unwrap()
+            .0
+            .removed,
+        0,
+        "and the series never expires"
+    );
+    assert_eq!(
+        value_of(&store, &c, "jobs_total"),
+        Some(SampleValue::Counter(3.0))
+    );
 }
 
 #[test]
