@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::bindings::fermyon::spin::{key_value, variables};
 use crate::bindings::wasi::config::store as config;
@@ -23,8 +23,59 @@ pub fn engine() -> Result<Engine> {
     if let Some(e) = ENGINE.get() {
         return Ok(e.clone());
     }
-    let engine = Engine::new(&Config::new()).map_err(anyhow::Error::from)?;
+    let engine = Engine::new(&config()).map_err(anyhow::Error::from)?;
     Ok(ENGINE.get_or_init(|| engine).clone())
+}
+
+/// Spin's engine configuration (`spin-core`'s `Config::default`): the pooling instance
+/// allocator with Spin's limits where the address space allows it, which is what makes a
+/// fresh instance per request cheap; `SPIN_WASMTIME_POOLING=0|1` overrides the probe as in
+/// Spin. (Epoch interruption is left out: nothing here sets per-request deadlines.)
+fn config() -> Config {
+    const MB: usize = 1 << 20;
+    let mut config = Config::new();
+    if use_pooling() {
+        let max_instances = 1_000;
+        let mut pooling = PoolingAllocationConfig::default();
+        pooling
+            .total_component_instances(max_instances)
+            .total_memories(max_instances)
+            .total_tables(2 * max_instances)
+            .total_stacks(max_instances)
+            .total_core_instances(4 * max_instances)
+            .table_elements(100_000)
+            .max_component_instance_size(10 * MB)
+            .max_core_instance_size(10 * MB)
+            .max_core_instances_per_component(200)
+            .max_tables_per_component(64)
+            .max_memories_per_component(32)
+            .max_tables_per_module(2)
+            .max_memories_per_module(2)
+            .max_memory_size(4 << 30)
+            .linear_memory_keep_resident(2 * MB)
+            .table_keep_resident(MB / 2);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    }
+    config
+}
+
+/// Spin's probe: pooling needs about 42 bits of address space for its reservations.
+fn use_pooling() -> bool {
+    match std::env::var("SPIN_WASMTIME_POOLING").as_deref() {
+        Ok("1") => return true,
+        Ok("0") => return false,
+        _ => {}
+    }
+    const BITS: u32 = 42;
+    let mut probe = Config::new();
+    probe.wasm_memory64(true);
+    probe.memory_reservation(1 << BITS);
+    let Ok(engine) = Engine::new(&probe) else {
+        return false;
+    };
+    let mut store = wasmtime::Store::new(&engine, ());
+    let ty = wasmtime::MemoryType::new64(0, Some(1 << (BITS - 16)));
+    wasmtime::Memory::new(&mut store, ty).is_ok()
 }
 
 /// A linker with wasi:cli/io/clocks/random/filesystem/sockets, wasi:http and the Spin
