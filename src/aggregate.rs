@@ -66,11 +66,25 @@ impl FromStr for GaugeMode {
     }
 }
 
+/// "a counter", "an untyped": a type name with its indefinite article, for messages.
+fn with_article(t: MetricType) -> String {
+    let article = if t.as_text().starts_with('u') {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
+}
+
 /// Why a pushed value cannot be combined with the stored one.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum AggregateError {
     /// The family is stored with another type.
-    #[error("{family} is stored as a {stored}, the push sends a {pushed}")]
+    #[error(
+        "{family} is stored as {}, the push sends {}",
+        with_article(*stored),
+        with_article(*pushed)
+    )]
     TypeConflict {
         /// The family name.
         family: String,

@@ -35,9 +35,10 @@ pub fn metrics<S: Store>(
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     let format = negotiate(accept);
-    let mut families = overview.state.families_view();
-    let user_families = families.len();
-    families.extend(selfmetrics::families(&overview, user_families));
+    let user_families = overview.state.live_family_count();
+    let own = selfmetrics::families(&overview, user_families);
+    let mut families = overview.state.into_families();
+    families.extend(own);
     Ok(respond(
         req,
         format.content_type(),

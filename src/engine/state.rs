@@ -277,6 +277,11 @@ impl State {
         });
     }
 
+    /// Families that have at least one series.
+    pub fn live_family_count(&self) -> usize {
+        self.family_counts.values().filter(|&&n| n > 0).count()
+    }
+
     /// Drops registry entries of families that have no series left.
     pub fn retire_empty_families(&mut self) {
         let counts = &self.family_counts;
@@ -284,30 +289,47 @@ impl State {
             .retain(|name, _| counts.get(name).copied().unwrap_or(0) > 0);
     }
 
-    /// The stored families, for rendering (series in key order, families by name).
+    /// The stored families, for rendering (series in label order, families by name).
     pub fn families_view(&self) -> Vec<MetricFamily> {
-        let mut out: BTreeMap<&str, MetricFamily> = BTreeMap::new();
-        for s in self.shards.iter().flat_map(|s| s.series.values()) {
-            let fam = out.entry(s.family.as_str()).or_insert_with(|| {
-                let meta = self.families.get(&s.family);
-                MetricFamily {
-                    name: s.family.clone(),
-                    kind: meta.map_or_else(|| aggregate::type_of(&s.value), |m| m.kind),
-                    help: meta.and_then(|m| m.help.clone()),
-                    unit: meta.and_then(|m| m.unit.clone()),
-                    series: Vec::new(),
-                }
-            });
-            fam.series.push(Series {
-                labels: s.labels.clone(),
-                value: s.value.clone(),
+        self.build_families(self.series().cloned())
+    }
+
+    /// [`State::families_view`], consuming the aggregate: nothing is copied, for a read that
+    /// renders and is done.
+    pub fn into_families(mut self) -> Vec<MetricFamily> {
+        let shards = std::mem::take(&mut self.shards);
+        self.build_families(shards.into_iter().flat_map(|s| s.series.into_values()))
+    }
+
+    fn build_families(&self, series: impl Iterator<Item = StoredSeries>) -> Vec<MetricFamily> {
+        let mut out: HashMap<String, MetricFamily> = HashMap::new();
+        for s in series {
+            let entry = Series {
+                labels: s.labels,
+                value: s.value,
                 timestamp_ms: None,
                 created: s.created,
-            });
+            };
+            if let Some(fam) = out.get_mut(&s.family) {
+                fam.series.push(entry);
+                continue;
+            }
+            let meta = self.families.get(&s.family);
+            out.insert(
+                s.family.clone(),
+                MetricFamily {
+                    kind: meta.map_or_else(|| aggregate::type_of(&entry.value), |m| m.kind),
+                    help: meta.and_then(|m| m.help.clone()),
+                    unit: meta.and_then(|m| m.unit.clone()),
+                    name: s.family,
+                    series: vec![entry],
+                },
+            );
         }
         let mut fams: Vec<MetricFamily> = out.into_values().collect();
+        fams.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         for f in &mut fams {
-            f.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            f.series.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
         }
         fams
     }

@@ -1319,3 +1319,31 @@ fn same_fresh_series_from_every_writer_textbook() {
 fn same_fresh_series_from_every_writer_no_atomics() {
     exact_when_everyone_creates_the_same_series(Semantics::NoAtomics, 1);
 }
+
+#[test]
+fn into_families_equals_the_view_and_counts_live_families() {
+    let store = MemoryStore::new(Semantics::Sqlite);
+    let c = cfg(Backend::Sqlite);
+    let mut r = req(vec![
+        counter("b_total", &[("x", "2")], 1.0),
+        counter("b_total", &[("x", "1")], 2.0),
+        gauge("a", 3.0),
+    ]);
+    push(&store, &c, &r).unwrap();
+    fold(&store, &c, &|| 2_000, i64::MAX, None).unwrap();
+    r.families = vec![counter("c_total", &[], 1.0), gauge("a", 1.0)];
+    r.nonce += 1;
+    push(&store, &c, &r).unwrap();
+    let state = load(&store, &c).unwrap().into_merged().unwrap();
+    let view = state.families_view();
+    assert_eq!(state.live_family_count(), 3);
+    let names: Vec<&str> = view.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["a", "b_total", "c_total"]);
+    let xs: Vec<&str> = view[1]
+        .series
+        .iter()
+        .map(|s| s.labels.get("x").unwrap())
+        .collect();
+    assert_eq!(xs, ["1", "2"], "series in label order");
+    assert_eq!(state.into_families(), view);
+}

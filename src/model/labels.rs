@@ -164,8 +164,13 @@ pub fn format_value(v: f64, out: &mut String) {
     } else if v == f64::NEG_INFINITY {
         out.push_str("-Inf");
     } else if v == v.trunc() && v.abs() < 1e15 {
-        // Integral values print without a fraction, as Go's strconv 'g' does.
-        let _ = write!(out, "{v}");
+        // Integral values print without a fraction, as Go's strconv 'g' does; through i64,
+        // which is exact below 1e15 and much cheaper than float formatting (`-0` keeps its sign).
+        if v == 0.0 && v.is_sign_negative() {
+            out.push_str("-0");
+        } else {
+            let _ = write!(out, "{}", v as i64);
+        }
     } else {
         // Debug is Rust's shortest round-trip form, with an exponent for extreme magnitudes.
         let _ = write!(out, "{v:?}");

@@ -131,3 +131,31 @@ fn body_seeds() {
         }
     }
 }
+
+#[test]
+fn pushgateway_path_seeds() {
+    for (name, data) in seeds("pushgateway_path") {
+        let path = std::str::from_utf8(&data).unwrap_or_else(|e| panic!("{name}: {e}"));
+        expect_outcome(&name, &crate::pushgateway::parse_grouping_path(path));
+    }
+}
+
+#[test]
+fn remote_write_decode_seeds() {
+    use crate::remote_write::{decode_v1, decode_v2};
+    for (name, data) in seeds("remote_write_decode") {
+        let (&sel, rest) = data
+            .split_first()
+            .unwrap_or_else(|| panic!("{name}: empty"));
+        let body = if sel & 2 != 0 {
+            snap::raw::Encoder::new().compress_vec(rest).unwrap()
+        } else {
+            rest.to_vec()
+        };
+        if sel & 1 == 0 {
+            expect_outcome(&name, &decode_v1(&body));
+        } else {
+            expect_outcome(&name, &decode_v2(&body));
+        }
+    }
+}

@@ -192,8 +192,24 @@ fn compress(message: &[u8]) -> Result<Vec<u8>, EncodeError> {
         .map_err(|e| EncodeError::Compress(e.to_string()))
 }
 
+/// Most bytes one compressed byte can stand for in snappy's block format (a 3-byte copy
+/// element yields at most 64 bytes), with room to spare.
+const MAX_EXPANSION: usize = 32;
+
 /// Snappy block-format decompression.
+///
+/// The length header is checked against what the body could possibly expand to before
+/// anything is allocated: a 5-byte body must not make the decoder reserve gigabytes.
 fn decompress(body: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let claimed =
+        snap::raw::decompress_len(body).map_err(|e| DecodeError::Snappy(e.to_string()))?;
+    let possible = body.len().saturating_mul(MAX_EXPANSION);
+    if claimed > possible {
+        return Err(DecodeError::Snappy(format!(
+            "header claims {claimed} bytes, more than {} compressed bytes can hold",
+            body.len()
+        )));
+    }
     snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| DecodeError::Snappy(e.to_string()))
@@ -270,6 +286,15 @@ mod tests {
         ));
         assert_eq!(compress(&[]).unwrap(), [0]);
         assert_eq!(decompress(&[0]).unwrap(), Vec::<u8>::new());
+        let err = decompress(&[0xff, 0xff, 0xff, 0xff, 0x0a]).unwrap_err();
+        assert!(err.to_string().contains("header claims"), "{err}");
+        let big = vec![0u8; 1 << 20];
+        let packed = compress(&big).unwrap();
+        assert_eq!(
+            decompress(&packed).unwrap(),
+            big,
+            "a real 1 MiB run of zeros still decodes"
+        );
     }
 
     #[test]

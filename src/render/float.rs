@@ -58,15 +58,37 @@ fn write_special(v: f64, out: &mut String) -> bool {
 /// exponent notation when the decimal exponent is below -4 or at least 6 (the precision
 /// Go assumes for shortest formatting), with a signed exponent of at least two digits.
 fn write_go_g(v: f64, out: &mut String) {
-    // `{:e}` yields the shortest round-trip digits as `-d.ddde-x`.
-    let sci = format!("{v:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    // Integers below 1e6 print as plain digits in 'g' form; i64 formatting is exact there and
+    // far cheaper (bucket bounds are mostly such values). `-0` keeps its sign below.
+    if v == v.trunc() && v.abs() < 1e6 && !(v == 0.0 && v.is_sign_negative()) {
+        let _ = write!(out, "{}", v as i64);
+        return;
+    }
+    // `{:e}` yields the shortest round-trip digits as `-d.ddde-x` (at most 17 digits and a
+    // 3-digit exponent: 26 bytes); formatted on the stack, as this runs once per sample.
+    let mut sci_buf = [0u8; 32];
+    let sci_len = {
+        let mut cursor = std::io::Cursor::new(&mut sci_buf[..]);
+        let _ = std::io::Write::write_fmt(&mut cursor, format_args!("{v:e}"));
+        cursor.position() as usize
+    };
+    let sci = std::str::from_utf8(&sci_buf[..sci_len]).unwrap_or("0e0");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let (negative, mantissa) = match mantissa.strip_prefix('-') {
         Some(m) => (true, m),
         None => (false, mantissa),
     };
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let mut digit_buf = [0u8; 32];
+    let mut digit_len = 0;
+    for (slot, b) in digit_buf
+        .iter_mut()
+        .zip(mantissa.bytes().filter(|b| *b != b'.'))
+    {
+        *slot = b;
+        digit_len += 1;
+    }
+    let digits = std::str::from_utf8(&digit_buf[..digit_len]).unwrap_or("0");
     if negative {
         out.push('-');
     }
@@ -86,7 +108,7 @@ fn write_go_g(v: f64, out: &mut String) {
         // `exp` is in 0..6 here, so the integer part has exp + 1 digits.
         let int_len = exp as usize + 1;
         if digits.len() <= int_len {
-            out.push_str(&digits);
+            out.push_str(digits);
             out.extend(std::iter::repeat_n('0', int_len - digits.len()));
         } else {
             out.push_str(&digits[..int_len]);
@@ -96,7 +118,7 @@ fn write_go_g(v: f64, out: &mut String) {
     } else {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', (-exp - 1) as usize));
-        out.push_str(&digits);
+        out.push_str(digits);
     }
 }
 

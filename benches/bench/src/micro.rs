@@ -162,7 +162,7 @@ pub fn run(b: &mut Bench) -> Result<()> {
         let view = engine::load(&store, &cfg)
             .and_then(|s| s.into_merged())
             .map_err(|e| anyhow!("load: {e}"))?
-            .families_view();
+            .into_families();
         std::hint::black_box(render(Format::Text, &view));
         Ok(())
     })?;
