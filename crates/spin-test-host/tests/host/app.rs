@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::get;
 use spin_test_host::{App, Options};
 
 fn wasm() -> PathBuf {
@@ -33,17 +34,6 @@ fn options() -> Options {
         env_variables: false,
         ..Options::default()
     }
-}
-
-async fn get(app: &App, path: &str) -> (u16, String) {
-    let resp = app
-        .handle(http::Request::get(path).body(Vec::new()).unwrap())
-        .await
-        .unwrap();
-    (
-        resp.status().as_u16(),
-        String::from_utf8(resp.into_body()).unwrap(),
-    )
 }
 
 const TWO_COMPONENTS: &str = r#"

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::get;
 use spin_test_host::{App, HostProfile, KvBackend, Options, Semantics};
 
 fn wasm(package: &str) -> PathBuf {
@@ -80,17 +81,6 @@ async fn load(text: &str, options: Options) -> anyhow::Result<App> {
 
 async fn load_err(text: &str, options: Options) -> String {
     format!("{:#}", load(text, options).await.unwrap_err())
-}
-
-async fn get(app: &App, path: &str) -> (u16, String) {
-    let resp = app
-        .handle(http::Request::get(path).body(Vec::new()).unwrap())
-        .await
-        .unwrap();
-    (
-        resp.status().as_u16(),
-        String::from_utf8(resp.into_body()).unwrap(),
-    )
 }
 
 fn stored(app: &App, key: &str) -> Option<String> {

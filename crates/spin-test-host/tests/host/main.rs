@@ -4,4 +4,5 @@
 mod app;
 mod dependencies;
 mod redis;
+mod support;
 mod trivial;

@@ -134,16 +134,7 @@ async fn two_hosts_share_one_redis_store() {
     };
     let a = App::load(manifest(), options.clone()).await.unwrap();
     let b = App::load(manifest(), options).await.unwrap();
-    let get = |app: App, path: &'static str| async move {
-        let resp = app
-            .handle(http::Request::get(path).body(Vec::new()).unwrap())
-            .await
-            .unwrap();
-        (
-            resp.status().as_u16(),
-            String::from_utf8(resp.into_body()).unwrap(),
-        )
-    };
+    let get = |app: App, path: &'static str| async move { crate::support::get(&app, path).await };
     let tasks: Vec<_> = (0..40)
         .map(|i| {
             let app = if i % 2 == 0 { a.clone() } else { b.clone() };

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::support::get;
 use spin_test_host::{App, HostProfile, KvBackend, Options, Semantics};
 
 fn repo() -> PathBuf {
@@ -31,17 +32,6 @@ fn options(state: &tempfile::TempDir) -> Options {
         env_variables: false,
         ..Options::default()
     }
-}
-
-async fn get(app: &App, path: &str) -> (u16, String) {
-    let resp = app
-        .handle(http::Request::get(path).body(Vec::new()).unwrap())
-        .await
-        .unwrap();
-    (
-        resp.status().as_u16(),
-        String::from_utf8(resp.into_body()).unwrap(),
-    )
 }
 
 /// 8 clients send 50 requests each to `path` over HTTP; returns every response body.
