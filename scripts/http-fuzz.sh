@@ -59,10 +59,15 @@ echo "=== POST /-/push (pusher)"
 # GET and POST run a push (schedulers that can only GET); anything else is 405.
 code=$(status_of PUT /-/push)
 [ "$code" = 405 ] || { echo "PUT /-/push: expected 405, got $code" >&2; exit 1; }
-code=$(status_of POST /-/push --max-time 60)
+code=$(curl -s -X POST "$U/-/push" --max-time 60 -D "$work/push.headers" -o "$work/push.out" \
+  -w '%{http_code}')
 case "$code" in
   200) ;;
-  *) echo "POST /-/push: expected 200 (no remote_write endpoint: a fold only), got $code" >&2; exit 1 ;;
+  *) echo "POST /-/push: expected 200 (no remote_write endpoint: a fold only), got $code:" >&2
+     cat "$work/push.headers" "$work/push.out" >&2
+     echo "--- the host's last log lines:" >&2
+     tail -n 40 "$SERVE_LOG" >&2
+     exit 1 ;;
 esac
 
 echo "=== consistency: rejected requests change nothing"

@@ -165,4 +165,6 @@ fn route<S: Store>(
 #[cfg(test)]
 mod ops_tests;
 #[cfg(test)]
+mod scrape_tests;
+#[cfg(test)]
 mod tests;

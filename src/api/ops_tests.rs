@@ -415,6 +415,11 @@ fn read_routes_cost_one_listing_and_one_batch_read() {
     let c = gw.calls();
     gw.get("/api/v1/status");
     assert_eq!(gw.calls(), c, "status reads no store");
+    // Folded: the stored exposition, in the same two calls.
+    gw.fold();
+    let c = gw.calls();
+    assert!(gw.get("/metrics").contains("jobs_total"));
+    assert_eq!(gw.calls() - c, 2, "stored exposition: list-keys + get-many");
 }
 
 #[test]

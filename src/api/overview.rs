@@ -60,7 +60,16 @@ fn scalar(v: &SampleValue) -> Option<f64> {
 impl Overview {
     /// Reads the store once (one listing, one batch read where the backend has one).
     pub fn load<S: Store>(store: &S, cfg: &EngineConfig) -> Result<Self, ApiError> {
-        let mut snap = engine::load(store, cfg)?;
+        Self::load_listed(store, cfg, None)
+    }
+
+    /// [`Overview::load`], starting from a listing the caller just made (`None`: list first).
+    pub fn load_listed<S: Store>(
+        store: &S,
+        cfg: &EngineConfig,
+        listing: Option<Vec<String>>,
+    ) -> Result<Self, ApiError> {
+        let mut snap = engine::view::load_listed(store, cfg, listing)?;
         let ledger: HashSet<String> = snap.ledger().into_iter().map(str::to_string).collect();
         let pending = snap.deltas.len();
         let pending_pushes = snap

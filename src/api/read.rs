@@ -3,10 +3,12 @@
 use http::{HeaderValue, Method, Request, Response};
 
 use crate::engine;
-use crate::render::negotiate::{negotiate, render};
+use crate::engine::rendered::Scrape;
+use crate::render::negotiate::{close, negotiate, render, render_open};
 use crate::store::Store;
 
 use super::overview::Overview;
+use super::selfmetrics::Stats;
 use super::{json, selfmetrics, status, text_response, ApiConfig, ApiError, Ctx};
 
 /// A 200 with `body` and its content type (no body for `HEAD`).
@@ -23,20 +25,34 @@ fn respond(req: &Request<Vec<u8>>, content_type: &'static str, body: String) -> 
 }
 
 /// `GET /metrics`: every series plus the self-metrics, content-negotiated (text 0.0.4 or
-/// OpenMetrics), from one listing and one batch read.
+/// OpenMetrics), from one listing and one batch read: of the exposition the last fold stored
+/// when nothing is pending, else of the shards and pending writes.
 pub fn metrics<S: Store>(
     store: &S,
     cfg: &ApiConfig,
     req: &Request<Vec<u8>>,
 ) -> Result<Response<Vec<u8>>, ApiError> {
-    let overview = Overview::load(store, &cfg.engine)?;
     let accept = req
         .headers()
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     let format = negotiate(accept);
+    let listing = match engine::rendered::load(store, &cfg.engine, format)? {
+        Scrape::Full(listing) => listing,
+        Scrape::Stored(stored) => {
+            let own = selfmetrics::families(&Stats::of_stored(&stored));
+            let (own_text, _) = render_open(format, &own, "");
+            let mut body = String::with_capacity(stored.body.len() + own_text.len() + 8);
+            body.push_str(&stored.body[..stored.splice_at]);
+            body.push_str(&own_text);
+            body.push_str(&stored.body[stored.splice_at..]);
+            close(format, &mut body);
+            return Ok(respond(req, format.content_type(), body));
+        }
+    };
+    let overview = Overview::load_listed(store, &cfg.engine, listing)?;
     let user_families = overview.state.live_family_count();
-    let own = selfmetrics::families(&overview, user_families);
+    let own = selfmetrics::families(&Stats::of(&overview, user_families));
     let mut families = overview.state.into_families();
     families.extend(own);
     Ok(respond(

@@ -8,6 +8,8 @@
 
 use crate::engine::io::increment_retrying;
 use crate::engine::keys;
+use crate::engine::record::PbMeta;
+use crate::engine::rendered::Stored;
 use crate::engine::EngineConfig;
 use crate::model::{Labels, MetricFamily, MetricType, SampleValue, Series};
 use crate::store::Store;
@@ -52,22 +54,66 @@ fn by_reason<'a>(counts: impl Iterator<Item = (&'a str, u64)>) -> Vec<(Labels, f
         .collect()
 }
 
-/// The self-metric families for one read of the store (`user_families`: families in the view).
-pub fn families(o: &Overview, user_families: usize) -> Vec<MetricFamily> {
+/// The figures the self-metrics show, from one read of the store.
+#[derive(Debug, Clone, Copy)]
+pub struct Stats<'a> {
+    /// Store metadata.
+    pub meta: &'a PbMeta,
+    /// Series stored, pending writes included.
+    pub series: usize,
+    /// Families with series, pending writes included.
+    pub families: usize,
+    /// Writes waiting for the next fold.
+    pub pending: usize,
+    /// Accepted writes carrying series, pending ones included.
+    pub pushes_total: u64,
+    /// Rejected requests by reason.
+    pub rejections: &'a [(String, u64)],
+}
+
+impl<'a> Stats<'a> {
+    /// The figures of a full read (`user_families`: families in the merged view).
+    pub fn of(o: &'a Overview, user_families: usize) -> Self {
+        Stats {
+            meta: &o.meta,
+            series: o.state.series_count(),
+            families: user_families,
+            pending: o.pending,
+            pushes_total: o.pushes_total(),
+            rejections: &o.rejections,
+        }
+    }
+
+    /// The figures of a read of the stored exposition: nothing was pending, so the last
+    /// fold's counts are current.
+    pub fn of_stored(s: &'a Stored) -> Self {
+        Stats {
+            meta: &s.meta,
+            series: s.meta.series_count as usize,
+            families: s.meta.family_count as usize,
+            pending: 0,
+            pushes_total: s.meta.pushes_total,
+            rejections: &s.rejections,
+        }
+    }
+}
+
+/// The self-metric families for one read of the store.
+pub fn families(o: &Stats<'_>) -> Vec<MetricFamily> {
     use MetricType::{Counter, Gauge};
-    let m = &o.meta;
+    let m = o.meta;
     vec![
         family(
             "promagg_series",
             Gauge,
             "Series stored, pending writes included.",
-            one(o.state.series_count() as f64),
+            one(o.series as f64),
         ),
         family(
             "promagg_families",
             Gauge,
             "Metric families stored, pending writes included.",
-            one(user_families as f64),
+            one(o.families as f64),
         ),
         family(
             "promagg_pending_writes",
@@ -91,7 +137,7 @@ pub fn families(o: &Overview, user_families: usize) -> Vec<MetricFamily> {
             "promagg_pushes_total",
             Counter,
             "Accepted write requests carrying series (pushes and PATCH increments).",
-            one(o.pushes_total() as f64),
+            one(o.pushes_total as f64),
         ),
         family(
             "promagg_rejections_total",

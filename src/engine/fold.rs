@@ -10,6 +10,7 @@ use super::io::{delete_all, set_all};
 use super::keys::{self, META};
 use super::lease;
 use super::record::PbIdem;
+use super::rendered;
 use super::state::State;
 use super::view::{load, shard_count};
 use super::{EngineConfig, EngineError};
@@ -78,7 +79,7 @@ pub fn fold<S: Store>(
     let n = shard_count(&meta, cfg);
     let shard_records = state.dirty_shard_records(&applied_now, &listed);
     report.shards_written = shard_records.len();
-    let entries: Vec<(String, Vec<u8>)> = shard_records
+    let mut entries: Vec<(String, Vec<u8>)> = shard_records
         .iter()
         .map(|(i, pb)| (keys::shard_key(*i), pb.encode_to_vec()))
         .collect();
@@ -99,12 +100,40 @@ pub fn fold<S: Store>(
                 applied_ms: now_ms,
             }),
     );
+    meta.family_count = state.live_family_count() as u64;
     meta.stale.extend(state.removed_records());
     // Staleness markers are a courtesy to dashboards: keep the newest MAX_STALE so meta stays
     // small (cloud hosts cap a value at 1 MB) when no remote_write endpoint drains them.
     if meta.stale.len() > MAX_STALE {
         let excess = meta.stale.len() - MAX_STALE;
         meta.stale.drain(..excess);
+    }
+
+    // The stored expositions change with the shards or the family registry; deltas folded
+    // without changing a shard (replays after a fold that stopped early) may follow a
+    // rendering that never got its meta, so they re-render too.
+    let render_keys: Vec<&String> = snap.listed.iter().filter(|k| keys::is_render(k)).collect();
+    let rerender = !entries.is_empty()
+        || !snap.deltas.is_empty()
+        || meta.families != snap.meta.families
+        || snap.meta.render_tag == 0;
+    if cfg.render_cache && rerender {
+        let rendering = rendered::render_state(&state, snap.meta.render_tag, now_ms);
+        let fresh: HashSet<&str> = rendering.entries.iter().map(|(k, _)| k.as_str()).collect();
+        // Chunks the new layout does not use are deleted after meta, with the deltas.
+        to_delete.extend(
+            render_keys
+                .iter()
+                .filter(|k| !fresh.contains(k.as_str()))
+                .map(|k| (*k).clone()),
+        );
+        meta.render_tag = rendering.tag;
+        meta.renders = rendering.renders;
+        entries.extend(rendering.entries);
+    } else if !cfg.render_cache {
+        meta.render_tag = 0;
+        meta.renders.clear();
+        to_delete.extend(render_keys.iter().map(|k| (*k).clone()));
     }
 
     if let Some(epoch) = current_epoch {

@@ -6,6 +6,8 @@ pub const DELTA_PREFIX: &str = "v1/d/";
 pub const IDEM_PREFIX: &str = "v1/i/";
 /// Prefix of snapshot shards.
 pub const SHARD_PREFIX: &str = "v1/s/";
+/// Prefix of rendered-exposition chunks (`v1/r/<format>/<i>`).
+pub const RENDER_PREFIX: &str = "v1/r/";
 /// Store-wide metadata.
 pub const META: &str = "v1/meta";
 /// Prefix of lease tickets.
@@ -36,6 +38,16 @@ pub fn shard_key(i: usize) -> String {
 /// The shard index of a shard key.
 pub fn shard_index(key: &str) -> Option<usize> {
     key.strip_prefix(SHARD_PREFIX)?.parse().ok()
+}
+
+/// The key of chunk `i` of the rendered exposition in `format` (a key segment: `text`, `om`).
+pub fn render_key(format: &str, i: usize) -> String {
+    format!("{RENDER_PREFIX}{format}/{i:03}")
+}
+
+/// True for the keys of rendered-exposition chunks.
+pub fn is_render(key: &str) -> bool {
+    key.starts_with(RENDER_PREFIX)
 }
 
 /// The key of the lease ticket of `epoch`.
@@ -85,5 +97,8 @@ mod tests {
         assert_eq!(rejected_reason(REJECTED_PREFIX), None);
         assert_eq!(rejected_reason(META), None);
         assert!(!is_delta(&rejected_key("x")) && shard_index(&rejected_key("x")).is_none());
+        assert_eq!(render_key("om", 2), "v1/r/om/002");
+        assert!(is_render(&render_key("text", 0)) && !is_render(META));
+        assert!(!is_delta(&render_key("text", 0)) && shard_index(&render_key("text", 0)).is_none());
     }
 }

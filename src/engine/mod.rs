@@ -7,6 +7,7 @@ pub mod keys;
 pub mod lease;
 pub mod push;
 pub mod record;
+pub mod rendered;
 pub mod state;
 pub mod view;
 
@@ -83,6 +84,9 @@ pub struct EngineConfig {
     /// Most deltas one fold applies (the oldest first), so a fold always finishes in its
     /// lease even after a long backlog; the rest wait for the next fold.
     pub max_fold_deltas: usize,
+    /// Folds store the rendered expositions for scrapes (`engine::rendered`); off on cloud
+    /// hosts, whose 1,024 keys are kept for pending writes.
+    pub render_cache: bool,
 }
 
 impl Default for EngineConfig {
@@ -104,6 +108,7 @@ impl EngineConfig {
             max_pending_deltas: if cloud { 900 } else { 1_000_000 },
             lease_ms: 10_000,
             max_fold_deltas: 20_000,
+            render_cache: !cloud,
         }
     }
 }

@@ -231,6 +231,33 @@ pub struct PbMeta {
     /// Write requests carrying series (pushes, PATCH) applied by folds, in total.
     #[prost(uint64, tag = "14")]
     pub pushes_total: u64,
+    /// Identifies the rendered expositions written with the shards (0 = none; see
+    /// `engine::rendered`): a reader uses a rendered chunk only when its tag is this one.
+    #[prost(uint64, tag = "15")]
+    pub render_tag: u64,
+    /// The rendered expositions' layout, one per format (text 0.0.4, OpenMetrics).
+    #[prost(message, repeated, tag = "16")]
+    pub renders: Vec<PbRender>,
+    /// Families with series after the last fold (the self-metric read with the renders).
+    #[prost(uint64, tag = "17")]
+    pub family_count: u64,
+}
+
+/// Where one rendered exposition is stored and where the gateway's own families go in it.
+#[derive(Clone, PartialEq, Message)]
+pub struct PbRender {
+    /// The format's key segment (`text`, `om`).
+    #[prost(string, tag = "1")]
+    pub format: String,
+    /// Number of chunks (`v1/r/<format>/000`…).
+    #[prost(uint32, tag = "2")]
+    pub chunks: u32,
+    /// Total length in bytes.
+    #[prost(uint64, tag = "3")]
+    pub len: u64,
+    /// Byte offset where the families sorting after `promagg_` begin.
+    #[prost(uint64, tag = "4")]
+    pub splice_at: u64,
 }
 
 /// A counter keyed by a reason.

@@ -60,10 +60,40 @@ pub fn shard_count(meta: &PbMeta, cfg: &EngineConfig) -> usize {
     }
 }
 
+/// The rejection counters read from `stat_keys`, sorted by reason (unreadable ones skipped).
+pub(crate) fn rejections(
+    cfg: &EngineConfig,
+    stat_keys: &[&String],
+    values: impl Iterator<Item = Option<Vec<u8>>>,
+) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = stat_keys
+        .iter()
+        .zip(values)
+        .filter_map(|(key, value)| {
+            let reason = keys::rejected_reason(key)?;
+            Some((reason.to_string(), decode_counter(cfg.backend, &value?)?))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Reads meta, every shard and every pending delta consistently.
 pub fn load<S: Store>(store: &S, cfg: &EngineConfig) -> Result<Snapshot, EngineError> {
+    load_listed(store, cfg, None)
+}
+
+/// [`load`], starting from a listing the caller just made (`None`: list first).
+pub fn load_listed<S: Store>(
+    store: &S,
+    cfg: &EngineConfig,
+    mut listing: Option<Vec<String>>,
+) -> Result<Snapshot, EngineError> {
     for _ in 0..READ_ATTEMPTS {
-        let listed = store.list_keys()?;
+        let listed = match listing.take() {
+            Some(l) => l,
+            None => store.list_keys()?,
+        };
         let shard_keys: Vec<&String> = listed
             .iter()
             .filter(|k| keys::shard_index(k).is_some())
@@ -109,15 +139,7 @@ pub fn load<S: Store>(store: &S, cfg: &EngineConfig) -> Result<Snapshot, EngineE
         if vanished {
             continue;
         }
-        let mut rejections: Vec<(String, u64)> = stat_keys
-            .iter()
-            .zip(values)
-            .filter_map(|(key, value)| {
-                let reason = keys::rejected_reason(key)?;
-                Some((reason.to_string(), decode_counter(cfg.backend, &value?)?))
-            })
-            .collect();
-        rejections.sort();
+        let rejections = rejections(cfg, &stat_keys, values);
         deltas.sort_by(|a, b| a.1.ts_ms.cmp(&b.1.ts_ms).then_with(|| a.0.cmp(&b.0)));
         let state = State::from_records(Some(&meta), shards)?;
         return Ok(Snapshot {

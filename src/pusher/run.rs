@@ -139,7 +139,9 @@ pub fn run<S: Store, T: Transport>(
                 report.duration_ms = t.now_ms() - start;
                 return Ok(report);
             }
-            Err(EngineError::Store(_)) if attempt < FOLD_ATTEMPTS && t.now_ms() < deadline => {
+            Err(EngineError::Store(_) | EngineError::Unstable)
+                if attempt < FOLD_ATTEMPTS && t.now_ms() < deadline =>
+            {
                 attempt += 1;
                 report.retries += 1;
                 let wait = backoff_ms(attempt, t.random()).min(1000);

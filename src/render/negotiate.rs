@@ -65,6 +65,25 @@ pub fn render(format: Format, families: &[MetricFamily]) -> String {
     out
 }
 
+/// Renders `families` in `format` without closing the exposition (no OpenMetrics `# EOF`),
+/// also returning the offset where the first family named `mark` or later starts: families
+/// sorting there can be rendered on their own and spliced in (see `engine::rendered`).
+pub fn render_open(format: Format, families: &[MetricFamily], mark: &str) -> (String, usize) {
+    let mut out = String::new();
+    let at = match format {
+        Format::Text => super::text::render_marked(families, mark, &mut out),
+        Format::OpenMetrics => super::openmetrics::render_marked(families, mark, &mut out),
+    };
+    (out, at)
+}
+
+/// Closes an exposition rendered by [`render_open`] (OpenMetrics ends with `# EOF`).
+pub fn close(format: Format, out: &mut String) {
+    if format == Format::OpenMetrics {
+        out.push_str(super::openmetrics::EOF);
+    }
+}
+
 /// One comma-separated clause of an `Accept` header, as goautoneg reads it.
 #[derive(Debug, Clone, PartialEq)]
 struct Clause<'a> {

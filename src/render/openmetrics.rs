@@ -20,12 +20,26 @@ use crate::model::{MetricFamily, MetricType, Series};
 
 /// Appends the families in OpenMetrics 1.0 text (sorted, empty families skipped, `# EOF` last) to `out`.
 pub fn render(families: &[MetricFamily], out: &mut String) {
+    render_marked(families, "", out);
+    out.push_str(EOF);
+}
+
+/// The last line of every OpenMetrics exposition.
+pub const EOF: &str = "# EOF\n";
+
+/// [`render`] without the `# EOF` line, also returning the offset in `out` where the first
+/// family named `mark` or later starts (`out.len()` at the end when there is none).
+pub fn render_marked(families: &[MetricFamily], mark: &str, out: &mut String) -> usize {
     let names: HashSet<&str> = families.iter().map(|f| f.name.as_str()).collect();
+    let mut at = None;
     for (family, series) in sorted(families) {
+        if at.is_none() && family.name.as_str() >= mark {
+            at = Some(out.len());
+        }
         let shape = Shape::of(family, &names);
         write_family(family, &shape, &series, out);
     }
-    out.push_str("# EOF\n");
+    at.unwrap_or(out.len())
 }
 
 /// How one family appears in OpenMetrics: its family name, type and sample suffix.

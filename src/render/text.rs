@@ -11,9 +11,20 @@ use crate::model::{MetricFamily, Series};
 
 /// Appends the families in text format 0.0.4 (sorted, empty families skipped) to `out`.
 pub fn render(families: &[MetricFamily], out: &mut String) {
+    render_marked(families, "", out);
+}
+
+/// [`render`], also returning the offset in `out` where the first family named `mark` or
+/// later starts (`out.len()` at the end when there is none).
+pub fn render_marked(families: &[MetricFamily], mark: &str, out: &mut String) -> usize {
+    let mut at = None;
     for (family, series) in sorted(families) {
+        if at.is_none() && family.name.as_str() >= mark {
+            at = Some(out.len());
+        }
         write_family(family, &series, out);
     }
+    at.unwrap_or(out.len())
 }
 
 fn write_family(family: &MetricFamily, series: &[&Series], out: &mut String) {
