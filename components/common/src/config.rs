@@ -48,6 +48,9 @@ pub fn engine_config() -> Result<EngineConfig> {
     if let Some(n) = parsed("max_pending_deltas")? {
         cfg.max_pending_deltas = n;
     }
+    if let Some(on) = parsed("scrape_cache")? {
+        cfg.render_cache = on;
+    }
     let l = &mut cfg.limits;
     for (name, slot) in [
         ("max_body_bytes", &mut l.max_body_bytes),
