@@ -15,14 +15,15 @@ use crate::store::Store;
 
 const T0: i64 = 1_700_000_000_000;
 
-struct Gw {
-    store: MemoryStore,
-    cfg: ApiConfig,
+/// A gateway over an in-memory store, with a clock that advances 1 s per request.
+pub(super) struct Gw {
+    pub(super) store: MemoryStore,
+    pub(super) cfg: ApiConfig,
     t: std::cell::Cell<i64>,
 }
 
 impl Gw {
-    fn new(sem: Semantics) -> Self {
+    pub(super) fn new(sem: Semantics) -> Self {
         let backend = match sem {
             Semantics::Redis => Backend::Redis,
             Semantics::NoAtomics => Backend::Cloud,
@@ -38,7 +39,7 @@ impl Gw {
         }
     }
 
-    fn send(
+    pub(super) fn send(
         &self,
         method: Method,
         uri: &str,
@@ -58,7 +59,7 @@ impl Gw {
         handle(&self.store, &self.cfg, &ctx, &req)
     }
 
-    fn ok(&self, method: Method, uri: &str, body: &str) -> String {
+    pub(super) fn ok(&self, method: Method, uri: &str, body: &str) -> String {
         let r = self.send(method.clone(), uri, &[], body);
         let text = String::from_utf8(r.body().clone()).unwrap();
         assert!(
@@ -80,7 +81,7 @@ impl Gw {
         serde_json::from_slice(r.body()).unwrap()
     }
 
-    fn fold(&self) {
+    pub(super) fn fold(&self) {
         fold(
             &self.store,
             &self.cfg.engine,

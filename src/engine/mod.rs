@@ -172,4 +172,4 @@ impl EngineError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

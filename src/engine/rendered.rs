@@ -23,8 +23,8 @@ use super::state::{fnv1a64, State};
 use super::view::rejections;
 use super::{EngineConfig, EngineError};
 
-/// The stored formats and their key segments.
-pub const FORMATS: [(Format, &str); 2] = [(Format::Text, "text"), (Format::OpenMetrics, "om")];
+/// The stored formats.
+pub const FORMATS: [Format; 2] = [Format::Text, Format::OpenMetrics];
 
 /// Most payload bytes in one chunk: below the 1 MB value cap of cloud key-value stores.
 pub const CHUNK_BYTES: usize = 1_000_000;
@@ -59,9 +59,9 @@ pub fn render_state(state: &State, prev_tag: u64, now_ms: i64) -> Rendering {
     let families = state.families_view();
     let bodies: Vec<(&str, String, usize)> = FORMATS
         .iter()
-        .map(|&(format, seg)| {
+        .map(|&format| {
             let (body, at) = render_open(format, &families, SELF_METRIC_PREFIX);
-            (seg, body, at)
+            (segment(format), body, at)
         })
         .collect();
     let mut seed = Vec::with_capacity(16);
@@ -172,14 +172,15 @@ fn read<S: Store>(
         .iter()
         .filter(|k| keys::rejected_reason(k).is_some())
         .collect();
-    let mut fetch = Vec::with_capacity(1 + chunk_keys.len() + stat_keys.len());
+    let mut fetch = Vec::with_capacity(1 + stat_keys.len() + chunk_keys.len());
     fetch.push(META.to_string());
-    fetch.extend(chunk_keys.iter().map(|k| (*k).clone()));
     fetch.extend(stat_keys.iter().map(|k| (*k).clone()));
+    fetch.extend(chunk_keys.iter().map(|k| (*k).clone()));
     let mut values = get_all(store, cfg.backend, &fetch)?.into_iter();
     let Some(meta_bytes) = values.next().flatten() else {
         return Ok(None);
     };
+    let rejections = rejections(cfg, &stat_keys, values.by_ref().take(stat_keys.len()));
     let meta: PbMeta = decode(META, &meta_bytes)?;
     let Some(layout) = meta.renders.iter().find(|r| r.format == seg) else {
         return Ok(None);
@@ -190,10 +191,7 @@ fn read<S: Store>(
     }
     let tag = meta.render_tag.to_le_bytes();
     let mut body = Vec::with_capacity(usize::try_from(layout.len).unwrap_or(0));
-    for (i, (key, value)) in chunk_keys.iter().zip(values.by_ref()).enumerate() {
-        if i >= n {
-            continue;
-        }
+    for (i, (key, value)) in chunk_keys.iter().zip(values).take(n).enumerate() {
         let Some(value) = value else {
             return Ok(None);
         };
@@ -213,7 +211,6 @@ fn read<S: Store>(
             "{prefix}: splice offset {splice_at} is not in the text"
         )));
     }
-    let rejections = rejections(cfg, &stat_keys, values);
     Ok(Some(Stored {
         body,
         splice_at,

@@ -519,7 +519,8 @@ fn cloud_backlog_refuses_writes_until_a_fold() {
     );
 }
 
-fn wall_ms() -> i64 {
+/// The wall clock, ms.
+pub(crate) fn wall_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

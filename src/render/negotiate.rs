@@ -57,11 +57,8 @@ pub fn negotiate(accept: Option<&str>) -> Format {
 
 /// Renders `families` in `format` into a new string.
 pub fn render(format: Format, families: &[MetricFamily]) -> String {
-    let mut out = String::new();
-    match format {
-        Format::Text => super::text::render(families, &mut out),
-        Format::OpenMetrics => super::openmetrics::render(families, &mut out),
-    }
+    let (mut out, _) = render_open(format, families, "");
+    close(format, &mut out);
     out
 }
 
