@@ -310,7 +310,17 @@ fn scrapes_stay_exact_during_folds(sem: Semantics, backend: Backend) {
     let mut last = 0.0;
     let mut scrapes = 0;
     let mut stored_reads = 0;
-    while writers.iter().any(|w| !w.is_finished()) || scrapes < 50 {
+    // After the writers stop, the folder folds what is left within an epoch or two: keep
+    // reading until the stored exposition is current (or 3 s have passed).
+    let mut quiet_since = None;
+    loop {
+        if writers.iter().all(|w| w.is_finished()) {
+            let since = *quiet_since.get_or_insert_with(std::time::Instant::now);
+            let waited = since.elapsed() > std::time::Duration::from_secs(3);
+            if scrapes >= 50 && (stored_reads > 0 || waited) {
+                break;
+            }
+        }
         let before = acked.load(Ordering::SeqCst) as f64;
         let req = Request::get("/metrics").body(Vec::new()).unwrap();
         let ctx = Ctx {
